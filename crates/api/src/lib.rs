@@ -2,6 +2,35 @@
 //!
 //! Pure Rust: no web, no async, no I/O, so the same checks run in the page, the proxy and
 //! the simulator.
+//!
+//! - [`params`]: the form's parameters, their ranges, and validation into a request.
+//! - [`request`]: the body of `POST /api/features`, built and read back.
+//! - [`response`]: the provider's answers, mapped to results and errors people understand.
+//! - [`intake`]: deciding about a source image before it is decoded and uploaded.
+//! - [`snippets`]: the same requests as cURL, JavaScript and Python.
+
+pub mod intake;
+pub mod params;
+pub mod request;
+pub mod response;
+pub mod snippets;
+mod text;
+
+pub use intake::{
+    DEFAULT_MAX_SOURCE_BYTES, DEFAULT_MAX_UPLOAD_PIXELS, ImageKind, IntakeError, check_source,
+    download_file_name, fit_within, format_bytes, jpeg_orientation, sniff, upload_file_name,
+};
+pub use params::{
+    ASSET_PATH_MAX_BYTES, AspectRatio, EditParams, Field, GUIDANCE, IMAGE_URL_MAX_CHARS, ImageRef,
+    OUTPUT_QUALITY, OutputFormat, PROMPT_MAX_CHARS, ParseError, Problem, Problems, Range,
+    SAFETY_TOLERANCE, SEED_MAX, STEPS, StepsPreset, check_image_ref, check_prompt,
+};
+pub use request::{EditRequest, PromptObject, RequestError};
+pub use response::{
+    ApiError, AssetPath, Credits, EditOutcome, EditResult, Stage, parse_asset_upload,
+    parse_edit_response, presigned_expiry,
+};
+pub use snippets::{KEY_PLACEHOLDER, Mode, Snippets, edit_snippets, upload_snippets};
 
 /// The model every edit request names.
 pub const MODEL: &str = "black-forest-labs/flux-2-flex";
