@@ -21,9 +21,10 @@ pub use intake::{
     download_file_name, fit_within, format_bytes, jpeg_orientation, sniff, upload_file_name,
 };
 pub use params::{
-    ASSET_PATH_MAX_BYTES, AspectRatio, EditParams, Field, GUIDANCE, IMAGE_URL_MAX_CHARS, ImageRef,
-    OUTPUT_QUALITY, OutputFormat, PROMPT_MAX_CHARS, ParseError, Problem, Problems, Range,
-    SAFETY_TOLERANCE, SEED_MAX, STEPS, StepsPreset, check_image_ref, check_prompt,
+    ASSET_PATH_MAX_BYTES, AspectRatio, EditParams, Field, GUIDANCE, GUIDANCE_DECIMALS,
+    IMAGE_URL_MAX_CHARS, ImageRef, OUTPUT_QUALITY, OutputFormat, PROMPT_MAX_CHARS, ParseError,
+    Problem, Problems, Range, SAFETY_TOLERANCE, SEED_MAX, STEPS, StepsPreset, check_image_ref,
+    check_prompt,
 };
 pub use request::{EditRequest, PromptObject, RequestError};
 pub use response::{

@@ -248,6 +248,16 @@ pub const GUIDANCE: Range = Range {
     default: 3.0,
 };
 
+/// Guidance is sent with at most this many decimals. Finer steps change nothing visible,
+/// and a long decimal would not read back bit-exactly through every JSON parser (the
+/// proxy and the simulator read the body the page sends).
+pub const GUIDANCE_DECIMALS: i32 = 2;
+
+fn round_guidance(g: f64) -> f64 {
+    let scale = 10f64.powi(GUIDANCE_DECIMALS);
+    (g * scale).round() / scale
+}
+
 /// `safety_tolerance`: 1 is the strictest, 6 the most permissive.
 pub const SAFETY_TOLERANCE: Range = Range {
     min: 1.0,
@@ -552,7 +562,8 @@ impl EditParams {
                 ));
                 None
             }
-            other => other,
+            // Range checked on the value as typed; sent rounded (see GUIDANCE_DECIMALS).
+            other => other.map(round_guidance),
         };
         let safety_tolerance = whole(
             Field::SafetyTolerance,
@@ -1020,10 +1031,20 @@ mod tests {
 
     #[test]
     fn guidance_may_be_fractional() {
-        for ok in [2.0, 2.5, 3.25, 4.999, 5.0] {
+        for ok in [2.0, 2.5, 3.25, 5.0] {
             let mut p = valid();
             p.guidance = Some(ok);
             assert_eq!(p.validate().unwrap().prompt_object.guidance, Some(ok));
+        }
+        for (typed, sent) in [
+            (3.21987, 3.22),
+            (4.999, 5.0),
+            (2.005, 2.01),
+            (2.258975674095298, 2.26),
+        ] {
+            let mut p = valid();
+            p.guidance = Some(typed);
+            assert_eq!(p.validate().unwrap().prompt_object.guidance, Some(sent));
         }
         for bad in [
             1.999,
