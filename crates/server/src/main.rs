@@ -1,61 +1,65 @@
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use flexedit_server::{Config, Server};
-
-/// Serves the flexedit page.
-#[derive(Debug, Parser)]
-#[command(name = "flexedit-server", version, about)]
-struct Args {
-    /// Address to listen on.
-    #[arg(long, env = "FLEXEDIT_HOST", default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
-    host: IpAddr,
-    /// Port to listen on (0 picks a free one).
-    #[arg(long, env = "FLEXEDIT_PORT", default_value_t = 8080)]
-    port: u16,
-    /// The built page to serve (trunk's output folder).
-    #[arg(long, env = "FLEXEDIT_DIST", default_value = "dist")]
-    dist: PathBuf,
-}
+use flexedit_server::cli::{Args, KEY_VARIABLE};
+use flexedit_server::{Config, Role, Server};
 
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "flexedit_server=info,tower_http=warn".into()),
+                .unwrap_or_else(|_| "flexedit_server=info,tower_http=info".into()),
         )
         .init();
     let args = Args::parse();
-    if !args.dist.join("index.html").is_file() {
-        eprintln!(
-            "flexedit-server: no index.html in {}. Build the page first (trunk build --release) or pass --dist.",
-            args.dist.display()
-        );
-        return ExitCode::FAILURE;
-    }
-    let config = Config { dist: args.dist };
-    let server = match Server::bind(SocketAddr::new(args.host, args.port), &config).await {
-        Ok(server) => server,
+    let address = args.address();
+    let key = std::env::var(KEY_VARIABLE).ok();
+    let config = match args.into_config(key) {
+        Ok(config) => config,
         Err(err) => {
-            eprintln!(
-                "flexedit-server: cannot listen on {}:{}: {err}. Choose another port with --port.",
-                args.host, args.port
-            );
+            eprintln!("flexedit-server: {err}.");
             return ExitCode::FAILURE;
         }
     };
-    match server.local_addr() {
-        Ok(addr) => println!("flexedit is running at http://{addr}/"),
-        Err(err) => eprintln!("flexedit-server: {err}"),
+    if let Some(dist) = &config.dist
+        && !dist.join("index.html").is_file()
+    {
+        eprintln!(
+            "flexedit-server: no index.html in {}. Build the page first (trunk build --release), pass --dist, or --no-page to serve the API only.",
+            dist.display()
+        );
+        return ExitCode::FAILURE;
     }
+    let server = match Server::bind(address, &config).await {
+        Ok(server) => server,
+        Err(err) => {
+            eprintln!("flexedit-server: {err}. Choose another address with --host and --port.");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("{}", start_line(&server.url(), &config));
     if let Err(err) = server.run(shutdown_signal()).await {
         eprintln!("flexedit-server: {err}");
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
+}
+
+/// What the server says on start: where, and in which role. Never the key.
+fn start_line(url: &str, config: &Config) -> String {
+    match &config.role {
+        Role::Proxy(proxy) => format!(
+            "flexedit is running at {url}/ as a proxy to {} (key from {KEY_VARIABLE})",
+            proxy.upstream
+        ),
+        Role::Simulator(simulator) if simulator.test_mode => format!(
+            "flexedit is running at {url}/ with the simulator in test mode (faults and /__simulator/ routes on)"
+        ),
+        Role::Simulator(_) => format!(
+            "flexedit is running at {url}/ with the simulator (no {KEY_VARIABLE}: edits are simulated offline)"
+        ),
+    }
 }
 
 async fn shutdown_signal() {
@@ -77,4 +81,5 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
+    eprintln!("flexedit-server: shutting down; letting requests in flight finish");
 }

@@ -1,0 +1,223 @@
+//! Everything the server needs to know to start, with the defaults of a real deployment.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use url::Url;
+
+use crate::result_hosts::AssetHost;
+
+/// 25 MiB: comfortably above a 4-megapixel PNG, the largest input the provider is known to take.
+pub const DEFAULT_BODY_LIMIT: usize = 25 * 1024 * 1024;
+/// The provider's documented default is 180 requests per minute per key.
+pub const DEFAULT_RATE_LIMIT_PER_MINUTE: u32 = 180;
+/// The provider's own base URL.
+pub const DEFAULT_UPSTREAM: &str = "https://api.1min.ai";
+
+/// A secret API key. Its `Debug` never shows the value, so a logged config cannot leak it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    pub fn new(key: impl Into<String>) -> Self {
+        Self(key.into())
+    }
+
+    /// The key itself, for the one place that sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey(<redacted>)")
+    }
+}
+
+impl From<String> for ApiKey {
+    fn from(key: String) -> Self {
+        Self(key)
+    }
+}
+
+impl From<&str> for ApiKey {
+    fn from(key: &str) -> Self {
+        Self(key.to_owned())
+    }
+}
+
+/// Which of the two API roles the server plays next to hosting the page.
+#[derive(Debug, Clone)]
+pub enum Role {
+    /// The upstream contract answered locally.
+    Simulator(SimulatorConfig),
+    /// Forwarding to the provider with the server's own key.
+    Proxy(ProxyConfig),
+}
+
+/// How the simulator behaves.
+#[derive(Debug, Clone)]
+pub struct SimulatorConfig {
+    /// Enables faults and the `/__simulator/*` control routes. Off for real use, because
+    /// anyone who can reach the server could otherwise break other people's edits.
+    pub test_mode: bool,
+    /// Added latency per diffusion step, so that `steps` feels like it does upstream.
+    pub latency_per_step: Duration,
+    /// How long the `gateway_timeout` fault waits before answering 504.
+    pub fault_delay: Duration,
+    /// The longest a `slow` edit is held when nobody releases it.
+    pub slow_hold: Duration,
+    /// Total bytes of uploads and results kept in memory; the oldest go first.
+    pub asset_capacity: usize,
+    /// How long a result's temporary URL stays valid.
+    pub result_ttl: Duration,
+    /// Direct mode: when set, every API call must carry exactly this `API-KEY`, as a page
+    /// served from elsewhere that sends its own key would have to upstream.
+    pub api_key: Option<ApiKey>,
+}
+
+impl SimulatorConfig {
+    /// Settings for tests: no added latency, faults and control routes on.
+    pub fn testing() -> Self {
+        Self {
+            test_mode: true,
+            latency_per_step: Duration::ZERO,
+            fault_delay: Duration::from_millis(50),
+            slow_hold: Duration::from_secs(120),
+            ..Self::default()
+        }
+    }
+}
+
+impl Default for SimulatorConfig {
+    fn default() -> Self {
+        Self {
+            test_mode: false,
+            // 25 steps (the default) take one second: slow enough to see the phases.
+            latency_per_step: Duration::from_millis(40),
+            fault_delay: Duration::from_secs(3),
+            slow_hold: Duration::from_secs(120),
+            asset_capacity: 256 * 1024 * 1024,
+            result_ttl: Duration::from_secs(3600),
+            api_key: None,
+        }
+    }
+}
+
+/// How the proxy reaches the provider.
+#[derive(Debug, Clone)]
+pub struct ProxyConfig {
+    /// Base URL of the provider (or of a simulator standing in for it).
+    pub upstream: Url,
+    /// The key added to every forwarded call.
+    pub api_key: ApiKey,
+    /// Edits are synchronous and typically take 15–60 s; allow far more before giving up.
+    pub upstream_timeout: Duration,
+    pub connect_timeout: Duration,
+    /// Lets the result-fetch route use plain http. Only for tests on loopback, where no TLS
+    /// endpoint exists; a real deployment never needs it.
+    pub allow_insecure_result_urls: bool,
+}
+
+/// What the server needs to know to start.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The built page (index.html, the wasm and its loader); `None` serves the API only.
+    pub dist: Option<PathBuf>,
+    pub role: Role,
+    /// Largest request body accepted on the API routes.
+    pub body_limit: usize,
+    /// Requests per minute per client address on the API routes; `None` for no limit.
+    pub rate_limit_per_minute: Option<u32>,
+    /// Origins allowed to call the API from a page served elsewhere (CORS).
+    pub allowed_origins: Vec<String>,
+    /// Who may embed the page in a frame (`frame-ancestors`).
+    pub frame_ancestors: Vec<String>,
+    /// Endpoints the page may call besides its own origin (`connect-src`).
+    pub connect_src: Vec<String>,
+    /// Hosts the result-fetch route may download from in the proxy role.
+    pub result_hosts: Vec<AssetHost>,
+    /// Largest result image the result-fetch route passes on.
+    pub result_size_limit: usize,
+    /// Log prompts (debug only: prompts are the users' content).
+    pub log_prompts: bool,
+}
+
+impl Config {
+    fn with_role(dist: Option<PathBuf>, role: Role) -> Self {
+        Self {
+            dist,
+            role,
+            body_limit: DEFAULT_BODY_LIMIT,
+            rate_limit_per_minute: Some(DEFAULT_RATE_LIMIT_PER_MINUTE),
+            allowed_origins: Vec::new(),
+            frame_ancestors: vec!["'self'".to_owned()],
+            connect_src: Vec::new(),
+            result_hosts: AssetHost::provider_defaults(),
+            result_size_limit: DEFAULT_BODY_LIMIT,
+            log_prompts: false,
+        }
+    }
+
+    /// A simulator in test mode with near-zero latency: what tests start in-process.
+    pub fn simulator(dist: Option<PathBuf>) -> Self {
+        Self::with_role(dist, Role::Simulator(SimulatorConfig::testing()))
+    }
+
+    /// A proxy to `upstream_base_url` that adds `key` to every call.
+    pub fn proxy(dist: Option<PathBuf>, upstream_base_url: Url, key: impl Into<ApiKey>) -> Self {
+        Self::with_role(
+            dist,
+            Role::Proxy(ProxyConfig {
+                upstream: upstream_base_url,
+                api_key: key.into(),
+                upstream_timeout: Duration::from_secs(300),
+                connect_timeout: Duration::from_secs(10),
+                allow_insecure_result_urls: false,
+            }),
+        )
+    }
+
+    /// The simulator's settings, when it is the role.
+    pub fn simulator_mut(&mut self) -> Option<&mut SimulatorConfig> {
+        match &mut self.role {
+            Role::Simulator(sim) => Some(sim),
+            Role::Proxy(_) => None,
+        }
+    }
+
+    /// The proxy's settings, when it is the role.
+    pub fn proxy_mut(&mut self) -> Option<&mut ProxyConfig> {
+        match &mut self.role {
+            Role::Proxy(proxy) => Some(proxy),
+            Role::Simulator(_) => None,
+        }
+    }
+
+    /// A short name of the role for the start-up line and logs.
+    pub fn role_name(&self) -> &'static str {
+        match self.role {
+            Role::Simulator(_) => "simulator",
+            Role::Proxy(_) => "proxy",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_the_key() {
+        let config = Config::proxy(
+            None,
+            Url::parse("https://api.example").unwrap(),
+            "sk-very-secret",
+        );
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("sk-very-secret"), "{shown}");
+        assert!(shown.contains("<redacted>"));
+    }
+}

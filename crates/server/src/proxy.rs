@@ -1,0 +1,228 @@
+//! The key-holding proxy: forwards the two calls the page makes to the provider, adds the
+//! server's key, passes nothing else the browser sent that could identify or authorise it,
+//! and streams both bodies so a large upload never sits in memory.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use futures_util::TryStreamExt;
+use url::Url;
+
+use crate::config::ProxyConfig;
+use crate::error::{ApiError, ServerError};
+use crate::limits::is_over_limit;
+
+/// Request headers passed upstream; everything else (cookies, `Authorization`, a key
+/// the page sent, forwarding headers) stays behind.
+const FORWARDED_REQUEST_HEADERS: [HeaderName; 3] =
+    [header::CONTENT_TYPE, header::CONTENT_LENGTH, header::ACCEPT];
+
+/// Response headers passed back; cookies the provider may set are not for the browser.
+const FORWARDED_RESPONSE_HEADERS: [HeaderName; 3] = [
+    header::CONTENT_TYPE,
+    header::CONTENT_LENGTH,
+    header::RETRY_AFTER,
+];
+
+pub struct Proxy {
+    client: reqwest::Client,
+    upstream: Url,
+    api_key: HeaderValue,
+    upstream_timeout: Duration,
+    body_limit: usize,
+    log_prompts: bool,
+}
+
+impl Proxy {
+    pub fn new(
+        config: &ProxyConfig,
+        body_limit: usize,
+        log_prompts: bool,
+    ) -> Result<Self, ServerError> {
+        let mut api_key =
+            HeaderValue::from_str(config.api_key.expose()).map_err(|_| ServerError::InvalidKey)?;
+        api_key.set_sensitive(true);
+        let client = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            // The provider's answers are relayed as they are, redirects included.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("flexedit-server/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(ServerError::HttpClient)?;
+        Ok(Self {
+            client,
+            upstream: config.upstream.clone(),
+            api_key,
+            upstream_timeout: config.upstream_timeout,
+            body_limit,
+            log_prompts,
+        })
+    }
+
+    fn upstream_url(&self, path: &str) -> String {
+        format!("{}{path}", self.upstream.as_str().trim_end_matches('/'))
+    }
+}
+
+pub fn routes(proxy: Arc<Proxy>) -> Router {
+    Router::new()
+        .route("/api/assets", post(forward).fallback(crate::not_found_json))
+        .route(
+            "/api/features",
+            post(forward).fallback(crate::not_found_json),
+        )
+        .with_state(proxy)
+}
+
+async fn forward(State(proxy): State<Arc<Proxy>>, request: Request) -> Response {
+    let path = request.uri().path().to_owned();
+    let (parts, body) = request.into_parts();
+    let mut upstream = proxy
+        .client
+        .post(proxy.upstream_url(&path))
+        .timeout(proxy.upstream_timeout)
+        .headers(forwarded(&parts.headers, &FORWARDED_REQUEST_HEADERS))
+        .header("API-KEY", proxy.api_key.clone());
+
+    let over_limit = Arc::new(AtomicBool::new(false));
+    if proxy.log_prompts && path == "/api/features" {
+        // Debug only: the body is small JSON, read whole to find its prompt.
+        let bytes = match axum::body::to_bytes(body, proxy.body_limit).await {
+            Ok(bytes) => bytes,
+            Err(err) if is_over_limit(&err) => {
+                return ApiError::payload_too_large(proxy.body_limit).into_response();
+            }
+            Err(_) => return client_went_away(),
+        };
+        log_prompt(&bytes);
+        upstream = upstream.body(bytes);
+    } else {
+        let flag = over_limit.clone();
+        let stream = body.into_data_stream().map_err(move |err| {
+            if is_over_limit(&err) {
+                flag.store(true, Ordering::Relaxed);
+            }
+            err
+        });
+        upstream = upstream.body(reqwest::Body::wrap_stream(stream));
+    }
+
+    let response = match upstream.send().await {
+        Ok(response) => response,
+        Err(_) if over_limit.load(Ordering::Relaxed) => {
+            return ApiError::payload_too_large(proxy.body_limit).into_response();
+        }
+        Err(err) => return upstream_error(err, proxy.upstream_timeout),
+    };
+    let status = response.status();
+    let headers = forwarded(response.headers(), &FORWARDED_RESPONSE_HEADERS);
+    let mut relayed = Response::new(Body::from_stream(response.bytes_stream()));
+    *relayed.status_mut() = status;
+    *relayed.headers_mut() = headers;
+    relayed
+}
+
+fn forwarded(from: &HeaderMap, names: &[HeaderName]) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    for name in names {
+        for value in from.get_all(name) {
+            headers.append(name.clone(), value.clone());
+        }
+    }
+    headers
+}
+
+fn log_prompt(body: &[u8]) {
+    let prompt = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|value| {
+            value
+                .pointer("/promptObject/prompt")
+                .and_then(|prompt| prompt.as_str().map(str::to_owned))
+        });
+    if let Some(prompt) = prompt {
+        tracing::debug!(%prompt, "forwarding edit");
+    }
+}
+
+fn client_went_away() -> Response {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "INVALID_REQUEST",
+        "The request body could not be read.",
+    )
+    .into_response()
+}
+
+fn upstream_error(err: reqwest::Error, timeout: Duration) -> Response {
+    if err.is_timeout() {
+        ApiError::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            "UPSTREAM_TIMEOUT",
+            format!(
+                "The provider did not answer within {} s. An edit may still have been billed.",
+                timeout.as_secs()
+            ),
+        )
+        .into_response()
+    } else if err.is_connect() {
+        ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "UPSTREAM_UNREACHABLE",
+            "The provider cannot be reached right now. Try again in a moment.",
+        )
+        .into_response()
+    } else {
+        tracing::warn!(error = %err.without_url(), "forwarding failed");
+        ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "UPSTREAM_ERROR",
+            "The connection to the provider broke. An edit may still have been billed.",
+        )
+        .into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_allowed_headers_are_forwarded() {
+        let mut from = HeaderMap::new();
+        from.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        from.insert(header::COOKIE, HeaderValue::from_static("session=1"));
+        from.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer x"));
+        from.insert("api-key", HeaderValue::from_static("browser-key"));
+        let kept = forwarded(&from, &FORWARDED_REQUEST_HEADERS);
+        assert_eq!(kept.len(), 1);
+        assert!(kept.contains_key(header::CONTENT_TYPE));
+    }
+
+    #[test]
+    fn the_upstream_base_may_have_a_path_and_slash() {
+        let config = crate::config::Config::proxy(
+            None,
+            Url::parse("http://127.0.0.1:9/base/").unwrap(),
+            "k",
+        );
+        let crate::config::Role::Proxy(proxy_config) = &config.role else {
+            panic!()
+        };
+        let proxy = Proxy::new(proxy_config, 10, false).unwrap();
+        assert_eq!(
+            proxy.upstream_url("/api/assets"),
+            "http://127.0.0.1:9/base/api/assets"
+        );
+    }
+}
