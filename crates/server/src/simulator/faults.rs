@@ -168,14 +168,20 @@ pub fn unauthorized_wrong() -> Response {
 /// A 200 whose body stops after its first bytes: the declared length is never reached,
 /// so the server closes the connection and the client sees a broken response.
 fn dropped_connection() -> Response {
-    let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
-        Ok(Bytes::from_static(b"{\"aiRecord\":{\"uuid\":\"")),
+    let head = futures_util::stream::once(async {
+        Ok::<_, std::io::Error>(Bytes::from_static(b"{\"aiRecord\":{\"uuid\":\""))
+    });
+    // The pause lets the status line and the first bytes go out before the break, so the
+    // client sees a response that starts and then stops, not a refused connection.
+    let cut = futures_util::stream::once(async {
+        tokio::time::sleep(Duration::from_millis(20)).await;
         Err(std::io::Error::new(
             std::io::ErrorKind::ConnectionAborted,
             "connection dropped by the simulator",
-        )),
-    ];
-    let mut response = Response::new(Body::from_stream(futures_util::stream::iter(chunks)));
+        ))
+    });
+    let chunks = futures_util::StreamExt::chain(head, cut);
+    let mut response = Response::new(Body::from_stream(chunks));
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,

@@ -93,10 +93,14 @@ pub fn render(source: &[u8], params: &EditParams<'_>) -> Result<Rendered, Render
     })
 }
 
-/// The words to letter: the prompt's first quoted passage, or else the whole prompt.
+/// The words to letter: the prompt's first quoted passage, else the words after "the
+/// text" (as in "Add the text SALE 50% OFF in red"), else the whole prompt.
 pub fn lettering(prompt: &str) -> String {
     if let Some(quoted) = first_quoted(prompt) {
         return quoted;
+    }
+    if let Some(named) = named_text(prompt) {
+        return named;
     }
     let words: Vec<&str> = prompt.split_whitespace().collect();
     let mut text = String::new();
@@ -111,6 +115,36 @@ pub fn lettering(prompt: &str) -> String {
         text.push_str(word);
     }
     text
+}
+
+fn named_text(prompt: &str) -> Option<String> {
+    const MARKERS: [&str; 6] = ["text", "words", "word", "saying", "says", "reading"];
+    const STOPS: [&str; 16] = [
+        "in", "at", "on", "with", "using", "to", "across", "above", "below", "near", "onto",
+        "over", "under", "and", "written", "as",
+    ];
+    let words: Vec<&str> = prompt.split_whitespace().collect();
+    let start = words.iter().position(|word| {
+        let word = word.trim_matches(|c: char| !c.is_alphanumeric());
+        MARKERS
+            .iter()
+            .any(|marker| word.eq_ignore_ascii_case(marker))
+    })? + 1;
+    let mut picked = Vec::new();
+    for word in &words[start..] {
+        let bare = word.trim_matches(|c: char| !c.is_alphanumeric());
+        if STOPS.iter().any(|stop| bare.eq_ignore_ascii_case(stop)) && !picked.is_empty() {
+            break;
+        }
+        let ends_clause = word.ends_with([',', ';', ':']) || word.ends_with(". ");
+        picked.push(word.trim_end_matches([',', ';', ':']));
+        if ends_clause || picked.len() >= 12 {
+            break;
+        }
+    }
+    let text = picked.join(" ");
+    let text = text.trim_end_matches('.').trim();
+    (!text.is_empty()).then(|| text.to_owned())
 }
 
 fn first_quoted(prompt: &str) -> Option<String> {
@@ -614,7 +648,16 @@ mod tests {
         assert_eq!(lettering("Write “Hello” here"), "Hello");
         assert_eq!(lettering("don't touch 'OPEN' sign"), "OPEN");
         assert_eq!(lettering("  make it   pop  "), "make it pop");
-        assert!(lettering(&"word ".repeat(100)).ends_with('…'));
+        assert_eq!(
+            lettering("Add the text SALE 50% OFF in bold red letters at the top"),
+            "SALE 50% OFF"
+        );
+        assert_eq!(
+            lettering("a banner saying Happy Birthday, in gold"),
+            "Happy Birthday"
+        );
+        assert_eq!(lettering("Add text"), "Add text");
+        assert!(lettering(&"lorem ".repeat(100)).ends_with('…'));
     }
 
     #[test]
