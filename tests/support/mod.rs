@@ -1,0 +1,192 @@
+//! The end-to-end harness: flexedit-server in-process on a free loopback port serving the
+//! release build in `dist/`, and headless Chromium driven through chromedriver's WebDriver
+//! protocol. Every test gets its own server, driver and browser profile.
+
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::oneshot;
+
+/// How long a person would wait for something to show before calling it broken.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+pub struct Session {
+    pub browser: Client,
+    pub base_url: String,
+    _driver: Child,
+    _profile: TempDir,
+    stop_server: Option<oneshot::Sender<()>>,
+}
+
+impl Session {
+    /// Starts the server on `dist/`, chromedriver, and a headless Chromium on the page.
+    pub async fn start() -> Session {
+        let dist = repo_root().join("dist");
+        assert!(
+            dist.join("index.html").is_file(),
+            "no release build in {}: run `trunk build --release` first",
+            dist.display()
+        );
+        let config = flexedit_server::Config::simulator(Some(dist));
+        let server =
+            flexedit_server::Server::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), &config)
+                .await
+                .expect("bind a loopback port");
+        let addr = server.local_addr().expect("server address");
+        let (stop_server, stopped) = oneshot::channel::<()>();
+        tokio::spawn(server.run(async {
+            let _ = stopped.await;
+        }));
+
+        let driver_port = free_port();
+        let mut driver = Command::new(chromedriver())
+            .arg(format!("--port={driver_port}"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start chromedriver");
+        wait_until_listening(&mut driver).await;
+        let profile = TempDir::new("flexedit-e2e-profile");
+        let browser = connect(driver_port, &profile.0).await;
+        browser
+            .set_window_size(1280, 900)
+            .await
+            .expect("size the window");
+        Session {
+            browser,
+            base_url: format!("http://{addr}/"),
+            _driver: driver,
+            _profile: profile,
+            stop_server: Some(stop_server),
+        }
+    }
+
+    /// Opens the editor and waits until the wasm app has rendered its shell.
+    pub async fn open_editor(&self) {
+        self.browser
+            .goto(&self.base_url)
+            .await
+            .expect("open the page");
+        self.wait_for_test_id("app").await;
+    }
+
+    pub async fn wait_for_test_id(&self, id: &str) -> fantoccini::elements::Element {
+        self.browser
+            .wait()
+            .at_most(PATIENCE)
+            .for_element(Locator::Css(&format!("[data-testid='{id}']")))
+            .await
+            .unwrap_or_else(|err| panic!("nothing with data-testid={id} appeared: {err}"))
+    }
+
+    /// Saves a screenshot under target/screenshots/ for a person to review.
+    pub async fn screenshot(&self, name: &str) {
+        let png = self.browser.screenshot().await.expect("take a screenshot");
+        let dir = repo_root().join("target").join("screenshots");
+        std::fs::create_dir_all(&dir).expect("create target/screenshots");
+        std::fs::write(dir.join(format!("{name}.png")), png).expect("write the screenshot");
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.browser.clone().close().await;
+        if let Some(stop) = self.stop_server.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+async fn connect(driver_port: u16, profile: &Path) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": chromium(),
+            "args": [
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-quic",
+                "--no-first-run",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+        }),
+    );
+    ClientBuilder::new(HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{driver_port}"))
+        .await
+        .unwrap_or_else(|err| panic!("chromedriver did not start a browser session: {err}"))
+}
+
+/// chromedriver says on stdout when it listens; read until then instead of guessing.
+async fn wait_until_listening(driver: &mut Child) {
+    let stdout = driver.stdout.take().expect("chromedriver's stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let ready = async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.contains("started successfully") {
+                return true;
+            }
+        }
+        false
+    };
+    match tokio::time::timeout(PATIENCE, ready).await {
+        Ok(true) => {}
+        Ok(false) => panic!("chromedriver exited before it listened"),
+        Err(_) => panic!("chromedriver did not listen within {PATIENCE:?}"),
+    }
+    // Keep draining its output so it never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn chromedriver() -> String {
+    std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into())
+}
+
+fn chromium() -> String {
+    std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into())
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("find a free loopback port")
+}
+
+/// A fresh folder removed when the test ends.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(prefix: &str) -> TempDir {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        let path = std::env::temp_dir().join(format!("{prefix}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&path).expect("create a temporary folder");
+        TempDir(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
