@@ -1,6 +1,10 @@
 //! flexedit: the web app. `main.rs` only mounts; the editor lives in the modules here.
 
 mod app;
+pub mod config;
+pub mod run;
+pub mod source;
+pub mod transport;
 
 pub use app::App;
 

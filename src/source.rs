@@ -1,0 +1,45 @@
+//! The image an edit starts from, as the person gave it.
+
+/// Where the source came from decides how it reaches the provider.
+#[derive(Clone)]
+pub enum Origin {
+    /// A file, dropped, picked or pasted: prepared in the browser, then uploaded.
+    File { file: web_sys::Blob, mime: String },
+    /// An image on the web: sent as `imageUrl`, never uploaded.
+    Url(String),
+    /// A previous result: its asset path becomes the next `imageUrl`, with no re-upload.
+    Asset { path: String },
+}
+
+/// The current source image and what is known about it.
+#[derive(Clone)]
+pub struct Source {
+    pub name: String,
+    pub origin: Origin,
+    /// What the `<img>` previews: an object URL for files (revoked when replaced), the
+    /// remote URL otherwise.
+    pub preview_url: String,
+    /// Size in bytes, when known.
+    pub size: Option<u64>,
+    /// Dimensions upright (EXIF orientation applied), when known.
+    pub dimensions: Option<(u32, u32)>,
+}
+
+impl Source {
+    /// The dimensions that will be uploaded: the upright image, downscaled to the limit.
+    /// Only files are prepared; URLs and results are sent as they are.
+    pub fn upload_dimensions(&self, max_pixels: u64) -> Option<(u32, u32)> {
+        let (w, h) = self.dimensions?;
+        match self.origin {
+            Origin::File { .. } => Some(flexedit_api::fit_within(w, h, max_pixels)),
+            _ => Some((w, h)),
+        }
+    }
+
+    /// Releases the object URL of a file preview; call when the source is replaced.
+    pub fn release(&self) {
+        if matches!(self.origin, Origin::File { .. }) {
+            let _ = web_sys::Url::revoke_object_url(&self.preview_url);
+        }
+    }
+}

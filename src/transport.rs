@@ -1,0 +1,322 @@
+//! The one seam between the editor and the network. Components never touch fetch or XHR:
+//! they call a [`Transport`] from context, which tests replace with a fake.
+
+use std::cell::Cell;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+
+use flexedit_api::{ApiError, AssetPath, EditOutcome, Mode, Stage};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+
+pub type LocalFuture<T> = Pin<Box<dyn Future<Output = T>>>;
+
+/// Where requests go and with what credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Connection {
+    /// Base URL without a trailing slash; empty means the page's own origin.
+    pub endpoint: String,
+    pub mode: Mode,
+    /// The person's key; sent only in direct mode.
+    pub key: Option<String>,
+}
+
+impl Connection {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.endpoint.trim_end_matches('/'), path)
+    }
+
+    /// The `API-KEY` header value, if this connection sends one.
+    pub fn key_header(&self) -> Option<&str> {
+        match self.mode {
+            Mode::Direct => self.key.as_deref().map(str::trim).filter(|k| !k.is_empty()),
+            Mode::Proxy => None,
+        }
+    }
+}
+
+/// The prepared image to upload.
+#[derive(Clone)]
+pub struct Upload {
+    pub blob: web_sys::Blob,
+    pub file_name: String,
+}
+
+/// Cancels whatever request it was given to, and remembers that it did.
+#[derive(Clone)]
+pub struct Cancel {
+    controller: Option<web_sys::AbortController>,
+    cancelled: Rc<Cell<bool>>,
+}
+
+impl Default for Cancel {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Cancel {
+    pub fn new() -> Self {
+        Self {
+            controller: web_sys::AbortController::new().ok(),
+            cancelled: Rc::new(Cell::new(false)),
+        }
+    }
+
+    pub fn cancel(&self) {
+        self.cancelled.set(true);
+        if let Some(controller) = &self.controller {
+            controller.abort();
+        }
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled.get()
+    }
+
+    pub fn signal(&self) -> Option<web_sys::AbortSignal> {
+        self.controller.as_ref().map(|c| c.signal())
+    }
+}
+
+pub type Progress = Rc<dyn Fn(u8)>;
+
+pub trait Transport {
+    /// `POST {endpoint}/api/assets`, multipart field `asset`, reporting percent sent.
+    fn upload(
+        &self,
+        connection: &Connection,
+        upload: Upload,
+        progress: Progress,
+        cancel: &Cancel,
+    ) -> LocalFuture<Result<AssetPath, ApiError>>;
+
+    /// `POST {endpoint}/api/features` with `body`, exactly as built by flexedit-api.
+    fn edit(
+        &self,
+        connection: &Connection,
+        body: String,
+        cancel: &Cancel,
+    ) -> LocalFuture<EditOutcome>;
+
+    /// The bytes of a result image: straight from its URL, or through the proxy's
+    /// result route when the image's host refuses the page.
+    fn fetch_image(
+        &self,
+        connection: &Connection,
+        url: &str,
+    ) -> LocalFuture<Result<web_sys::Blob, ApiError>>;
+}
+
+/// The real network: XMLHttpRequest for uploads (fetch reports no upload progress), fetch
+/// for everything else.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BrowserTransport;
+
+impl Transport for BrowserTransport {
+    fn upload(
+        &self,
+        connection: &Connection,
+        upload: Upload,
+        progress: Progress,
+        cancel: &Cancel,
+    ) -> LocalFuture<Result<AssetPath, ApiError>> {
+        let url = connection.url("/api/assets");
+        let key = connection.key_header().map(str::to_owned);
+        let cancel = cancel.clone();
+        Box::pin(async move {
+            let (status, body) = xhr_upload(&url, key.as_deref(), &upload, progress, &cancel)
+                .await
+                .map_err(|failure| failure.into_error(Stage::Upload))?;
+            flexedit_api::parse_asset_upload(status, &body)
+        })
+    }
+
+    fn edit(
+        &self,
+        connection: &Connection,
+        body: String,
+        cancel: &Cancel,
+    ) -> LocalFuture<EditOutcome> {
+        let url = connection.url("/api/features");
+        let key = connection.key_header().map(str::to_owned);
+        let cancel = cancel.clone();
+        Box::pin(async move {
+            let mut request = gloo_net::http::Request::post(&url)
+                .header("Content-Type", "application/json")
+                .abort_signal(cancel.signal().as_ref());
+            if let Some(key) = &key {
+                request = request.header("API-KEY", key);
+            }
+            let stage = Stage::Edit;
+            let failed = |cancel: &Cancel| {
+                EditOutcome::Failed(if cancel.is_cancelled() {
+                    ApiError::Cancelled { stage }
+                } else {
+                    ApiError::Network { stage }
+                })
+            };
+            let Ok(request) = request.body(body) else {
+                return failed(&cancel);
+            };
+            let Ok(response) = request.send().await else {
+                return failed(&cancel);
+            };
+            match response.text().await {
+                Ok(text) => flexedit_api::parse_edit_response(response.status(), &text),
+                // The connection dropped after the headers: the edit may have run.
+                Err(_) => failed(&cancel),
+            }
+        })
+    }
+
+    fn fetch_image(
+        &self,
+        connection: &Connection,
+        url: &str,
+    ) -> LocalFuture<Result<web_sys::Blob, ApiError>> {
+        let direct = url.to_owned();
+        let via_proxy = connection.url(&format!(
+            "/api/result-image?url={}",
+            String::from(js_sys::encode_uri_component(url))
+        ));
+        Box::pin(async move {
+            if let Some(blob) = fetch_blob(&direct).await {
+                return Ok(blob);
+            }
+            fetch_blob(&via_proxy).await.ok_or(ApiError::Network {
+                stage: Stage::Result,
+            })
+        })
+    }
+}
+
+async fn fetch_blob(url: &str) -> Option<web_sys::Blob> {
+    let response = gloo_net::http::Request::get(url).send().await.ok()?;
+    if !response.ok() {
+        return None;
+    }
+    let bytes = response.binary().await.ok()?;
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes.as_slice()));
+    let options = web_sys::BlobPropertyBag::new();
+    if let Some(kind) = response.headers().get("content-type") {
+        options.set_type(&kind);
+    }
+    web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options).ok()
+}
+
+enum XhrFailure {
+    Network,
+    Timeout,
+    Cancelled,
+}
+
+impl XhrFailure {
+    fn into_error(self, stage: Stage) -> ApiError {
+        match self {
+            XhrFailure::Network => ApiError::Network { stage },
+            XhrFailure::Timeout => ApiError::Timeout { stage },
+            XhrFailure::Cancelled => ApiError::Cancelled { stage },
+        }
+    }
+}
+
+/// Uploads in the upload stage may take minutes on a slow line; past this, give up.
+const UPLOAD_TIMEOUT_MS: u32 = 5 * 60 * 1000;
+
+async fn xhr_upload(
+    url: &str,
+    key: Option<&str>,
+    upload: &Upload,
+    progress: Progress,
+    cancel: &Cancel,
+) -> Result<(u16, String), XhrFailure> {
+    if cancel.is_cancelled() {
+        return Err(XhrFailure::Cancelled);
+    }
+    let xhr = web_sys::XmlHttpRequest::new().map_err(|_| XhrFailure::Network)?;
+    xhr.open("POST", url).map_err(|_| XhrFailure::Network)?;
+    if let Some(key) = key {
+        xhr.set_request_header("API-KEY", key)
+            .map_err(|_| XhrFailure::Network)?;
+    }
+    xhr.set_timeout(UPLOAD_TIMEOUT_MS);
+    let form = web_sys::FormData::new().map_err(|_| XhrFailure::Network)?;
+    form.append_with_blob_and_filename("asset", &upload.blob, &upload.file_name)
+        .map_err(|_| XhrFailure::Network)?;
+
+    let on_progress =
+        Closure::<dyn Fn(web_sys::ProgressEvent)>::new(move |event: web_sys::ProgressEvent| {
+            if event.length_computable() && event.total() > 0.0 {
+                let percent = (event.loaded() / event.total() * 100.0).clamp(0.0, 100.0);
+                progress(percent as u8);
+            }
+        });
+    if let Ok(target) = xhr.upload() {
+        target.set_onprogress(Some(on_progress.as_ref().unchecked_ref()));
+    }
+
+    // Settles with the name of the event that ended the request.
+    let ended = js_sys::Promise::new(&mut |resolve, _reject| {
+        for name in ["load", "error", "timeout", "abort"] {
+            let resolve = resolve.clone();
+            let settle = Closure::once_into_js(move || {
+                let _ = resolve.call1(&JsValue::NULL, &JsValue::from_str(name));
+            });
+            let _ = xhr.add_event_listener_with_callback(name, settle.unchecked_ref());
+        }
+    });
+
+    let abort_xhr = {
+        let xhr = xhr.clone();
+        Closure::<dyn Fn()>::new(move || {
+            let _ = xhr.abort();
+        })
+    };
+    let signal = cancel.signal();
+    if let Some(signal) = &signal {
+        let _ =
+            signal.add_event_listener_with_callback("abort", abort_xhr.as_ref().unchecked_ref());
+    }
+
+    xhr.send_with_opt_form_data(Some(&form))
+        .map_err(|_| XhrFailure::Network)?;
+    let how = wasm_bindgen_futures::JsFuture::from(ended)
+        .await
+        .ok()
+        .and_then(|v| v.as_string())
+        .unwrap_or_default();
+
+    if let Some(signal) = &signal {
+        let _ =
+            signal.remove_event_listener_with_callback("abort", abort_xhr.as_ref().unchecked_ref());
+    }
+    if let Ok(target) = xhr.upload() {
+        target.set_onprogress(None);
+    }
+    drop(on_progress);
+
+    match how.as_str() {
+        "load" => {
+            let status = xhr.status().unwrap_or(0);
+            let body = xhr.response_text().ok().flatten().unwrap_or_default();
+            if status == 0 {
+                Err(XhrFailure::Network)
+            } else {
+                Ok((status, body))
+            }
+        }
+        "timeout" => Err(XhrFailure::Timeout),
+        "abort" => Err(XhrFailure::Cancelled),
+        _ if cancel.is_cancelled() => Err(XhrFailure::Cancelled),
+        _ => Err(XhrFailure::Network),
+    }
+}
+
+/// What components reach the network through, from context.
+#[derive(Clone)]
+pub struct Network {
+    pub transport: Rc<dyn Transport>,
+    pub connection: leptos::prelude::Signal<Connection>,
+}
