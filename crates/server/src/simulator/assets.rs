@@ -147,8 +147,7 @@ fn store_upload(
         height,
         bytes,
     };
-    let etag = format!("\"{:016x}\"", super::render::stable_hash(&[&stored.bytes]));
-    simulator.store().insert(stored);
+    let stored = simulator.store().insert(stored);
     if simulator.config.test_mode {
         simulator.log().record_asset(AssetRecord {
             path: path.clone(),
@@ -162,37 +161,26 @@ fn store_upload(
             header_names: header_names(headers),
         });
     }
-    Ok(upload_body(
-        simulator,
-        &path,
-        original_name,
-        &file_name,
-        kind,
-        size,
-        &etag,
-        &at,
-    ))
+    Ok(upload_body(simulator, &stored, original_name, &at))
 }
 
-#[allow(clippy::too_many_arguments)]
 fn upload_body(
     simulator: &Simulator,
-    path: &str,
+    stored: &StoredAsset,
     original_name: &str,
-    file_name: &str,
-    kind: AssetKind,
-    size: usize,
-    etag: &str,
     at: &Utc,
 ) -> serde_json::Value {
-    let stored_name = path.rsplit('/').next().unwrap_or(file_name);
+    let path = stored.path.as_str();
+    let kind = stored.kind;
+    let stored_name = path.rsplit('/').next().unwrap_or(&stored.file_name);
+    let etag = format!("\"{:016x}\"", super::render::stable_hash(&[&stored.bytes]));
     json!({
         "asset": {
             "fieldname": "asset",
             "originalname": original_name,
             "encoding": "7bit",
             "mimetype": kind.mime(),
-            "size": size,
+            "size": stored.bytes.len(),
             "bucket": crate::result_hosts::PROVIDER_BUCKET,
             "key": path,
             "acl": "private",
