@@ -102,6 +102,9 @@ pub struct Args {
     /// Largest result image the result-fetch route passes on.
     #[arg(long, env = "FLEXEDIT_RESULT_LIMIT", default_value = "25MiB", value_parser = parse_size)]
     pub result_limit: usize,
+    /// Write logs as JSON lines (for log collectors) instead of text.
+    #[arg(long, env = "FLEXEDIT_LOG_JSON")]
+    pub log_json: bool,
     /// Log prompts at debug level (they are people's content: for debugging only).
     #[arg(long, env = "FLEXEDIT_LOG_PROMPTS")]
     pub log_prompts: bool,

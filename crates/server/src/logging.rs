@@ -21,7 +21,7 @@ fn make_span(request: &Request<Body>) -> Span {
 fn on_response(response: &Response<Body>, latency: Duration, _span: &Span) {
     tracing::info!(
         status = response.status().as_u16(),
-        duration_ms = latency.as_secs_f64() * 1000.0,
+        duration_ms = (latency.as_secs_f64() * 1_000_000.0).round() / 1000.0,
         "served"
     );
 }

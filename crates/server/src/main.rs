@@ -6,13 +6,8 @@ use flexedit_server::{Config, Role, Server};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "flexedit_server=info,tower_http=info".into()),
-        )
-        .init();
     let args = Args::parse();
+    init_logs(args.log_json);
     let address = args.address();
     let key = std::env::var(KEY_VARIABLE).ok();
     let config = match args.into_config(key) {
@@ -45,6 +40,21 @@ async fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
+}
+
+/// Logs go to stderr, so stdout carries only the start line that scripts read.
+fn init_logs(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "flexedit_server=info,tower_http=info".into());
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        logs.json().init();
+    } else {
+        logs.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init();
+    }
 }
 
 /// What the server says on start: where, and in which role. Never the key.

@@ -27,6 +27,7 @@ fn help_documents_every_option_and_where_the_key_comes_from() {
         "--result-host",
         "--result-limit",
         "--log-prompts",
+        "--log-json",
         "--test-mode",
         "--step-latency-ms",
         "--fault-delay-ms",
