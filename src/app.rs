@@ -1,15 +1,88 @@
-use leptos::prelude::*;
+use std::rc::Rc;
 
-/// The app shell: header, the editor area, and the footer with the version.
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::config::Config;
+use crate::editor::Editor;
+use crate::transport::{BrowserTransport, Transport};
+
+/// Reads `config.json` beside index.html. A missing or broken file leaves the defaults in
+/// force and says so; the editor always starts.
+async fn load_config() -> (Config, Option<String>) {
+    let defaults = Config::default();
+    let response = match gloo_net::http::Request::get("config.json").send().await {
+        Ok(response) => response,
+        Err(_) => {
+            return (
+                defaults,
+                Some("config.json could not be loaded; using the defaults.".into()),
+            );
+        }
+    };
+    if !response.ok() {
+        return (
+            defaults,
+            Some(format!(
+                "config.json is missing (HTTP {}); using the defaults.",
+                response.status()
+            )),
+        );
+    }
+    match response.text().await {
+        Ok(text) => match defaults.clone().apply_json(&text) {
+            Ok(config) => (config, None),
+            Err(notice) => (defaults, Some(notice)),
+        },
+        Err(_) => (
+            defaults,
+            Some("config.json could not be read; using the defaults.".into()),
+        ),
+    }
+}
+
+/// The app shell: header, the editor once its configuration is known, and the footer.
 #[component]
 pub fn App() -> impl IntoView {
+    let loaded = RwSignal::new_local(None::<(Config, Option<String>)>);
+    spawn_local(async move { loaded.set(Some(load_config().await)) });
+    let transport: Rc<dyn Transport> = Rc::new(BrowserTransport);
+    view! { <Shell loaded transport/> }
+}
+
+/// The shell around an editor whose configuration is given, so tests can mount it with
+/// their own configuration and transport.
+#[component]
+pub fn Shell(
+    loaded: RwSignal<Option<(Config, Option<String>)>, LocalStorage>,
+    transport: Rc<dyn Transport>,
+) -> impl IntoView {
+    let transport = StoredValue::new_local(transport);
     view! {
         <div class="app" data-testid="app">
             <header class="app-header">
                 <h1 class="app-title">"flexedit"</h1>
                 <p class="app-tagline">"Edit images with a text prompt — Flux 2 Flex"</p>
             </header>
-            <main class="editor" aria-label="Editor" data-testid="editor"></main>
+            <main class="editor" aria-label="Editor" data-testid="editor">
+                {move || {
+                    loaded
+                        .get()
+                        .map(|(config, notice)| {
+                            view! {
+                                {notice
+                                    .map(|notice| {
+                                        view! {
+                                            <p class="notice" role="status" data-testid="config-notice">
+                                                {notice}
+                                            </p>
+                                        }
+                                    })}
+                                <Editor config transport=transport.get_value()/>
+                            }
+                        })
+                }}
+            </main>
             <footer class="app-footer">
                 <span data-testid="version">"flexedit " {crate::VERSION}</span>
             </footer>

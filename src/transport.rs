@@ -317,6 +317,19 @@ async fn xhr_upload(
 /// What components reach the network through, from context.
 #[derive(Clone)]
 pub struct Network {
-    pub transport: Rc<dyn Transport>,
+    /// Context values must be `Send`; the page has one thread, so the wrapper never moves.
+    pub transport: send_wrapper::SendWrapper<Rc<dyn Transport>>,
     pub connection: leptos::prelude::Signal<Connection>,
+}
+
+impl Network {
+    pub fn new(
+        transport: Rc<dyn Transport>,
+        connection: leptos::prelude::Signal<Connection>,
+    ) -> Self {
+        Self {
+            transport: send_wrapper::SendWrapper::new(transport),
+            connection,
+        }
+    }
 }

@@ -1,8 +1,13 @@
-//! End-to-end: the release build served by flexedit-server, in headless Chromium.
+//! End-to-end: the release build served by flexedit-server, in headless Chromium, against
+//! the simulator. Each test does what a person does and checks what they would see, and
+//! what the simulator received.
 
 mod support;
 
-use support::Session;
+use fantoccini::Locator;
+use fantoccini::key::Key;
+use serde_json::{Value, json};
+use support::{Session, TempDir, images};
 
 #[tokio::test]
 async fn the_wasm_app_renders_its_shell_with_the_version() {
@@ -26,4 +31,397 @@ async fn the_wasm_app_renders_its_shell_with_the_version() {
 
     session.screenshot("shell").await;
     session.close().await;
+}
+
+/// The features requests the simulator received, parsed.
+async fn edit_bodies(session: &Session) -> Vec<Value> {
+    let received = session.received().await;
+    received["features"]
+        .as_array()
+        .map(|all| {
+            all.iter()
+                .map(|f| {
+                    serde_json::from_str(f["body"].as_str().unwrap_or("")).expect("a JSON body")
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn uploads(session: &Session) -> Vec<Value> {
+    session.received().await["assets"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+async fn click(session: &Session, id: &str) {
+    session
+        .by_test_id(id)
+        .await
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("click {id}: {e}"));
+}
+
+#[tokio::test]
+async fn an_edit_with_chosen_parameters_sends_exactly_them_and_shows_the_simulators_image() {
+    let session = Session::start().await;
+    session.open_editor().await;
+    let dir = TempDir::new("flexedit-e2e-images");
+    let photo = images::write(dir.path(), "shop window.png", &images::png(320, 200));
+
+    session.choose_file(&photo).await;
+    session.wait_for_text("source-info", "320 × 200").await;
+
+    session
+        .fill(
+            "field-prompt",
+            "Add the text \"SALE 50% OFF\" in bold red letters at the top",
+        )
+        .await;
+    session
+        .browser
+        .find(Locator::Css("#field-aspect_ratio option[value='16:9']"))
+        .await
+        .expect("the 16:9 option")
+        .click()
+        .await
+        .expect("choose 16:9");
+    session
+        .browser
+        .find(Locator::Css("#field-output_format option[value='jpg']"))
+        .await
+        .expect("the jpg option")
+        .click()
+        .await
+        .expect("choose jpg");
+    session.fill("field-output_quality", "90").await;
+    session.fill("field-steps", "30").await;
+    session.fill("field-guidance", "4.5").await;
+    session.fill("field-safety_tolerance", "3").await;
+    click(&session, "seed-lock").await;
+    session.fill("field-seed", "42").await;
+    session.screenshot("form-filled").await;
+
+    click(&session, "run").await;
+    session.wait_for_text("phase", "Done").await;
+    let result = session.wait_for_test_id("result-image").await;
+    session.screenshot("result").await;
+
+    let uploaded = uploads(&session).await;
+    assert_eq!(uploaded.len(), 1, "one upload: {uploaded:?}");
+    let asset_path = uploaded[0]["path"]
+        .as_str()
+        .expect("an asset path")
+        .to_owned();
+    let bodies = edit_bodies(&session).await;
+    assert_eq!(
+        bodies,
+        vec![json!({
+            "type": "IMAGE_EDITOR",
+            "model": "black-forest-labs/flux-2-flex",
+            "promptObject": {
+                "imageUrl": asset_path,
+                "prompt": "Add the text \"SALE 50% OFF\" in bold red letters at the top",
+                "aspect_ratio": "16:9",
+                "output_format": "jpg",
+                "output_quality": 90,
+                "steps": 30,
+                "guidance": 4.5,
+                "safety_tolerance": 3,
+                "seed": 42
+            }
+        })]
+    );
+
+    // The image on screen is the simulator's result, byte for byte.
+    let src = result
+        .attr("src")
+        .await
+        .expect("read src")
+        .expect("the result has a src");
+    let shown = reqwest::get(&src)
+        .await
+        .expect("load the shown image")
+        .bytes()
+        .await
+        .expect("bytes");
+    let path = src
+        .split("/__results/")
+        .nth(1)
+        .and_then(|rest| rest.split('?').next())
+        .expect("a simulator result URL");
+    assert_eq!(shown.to_vec(), session.stored_asset(path).await);
+    assert_eq!(
+        images::dimensions(&shown),
+        (320, 180),
+        "the 16:9 crop of 320 × 200"
+    );
+    session.wait_for_text("result-info", "42").await;
+    session.close().await;
+}
+
+#[tokio::test]
+async fn a_sideways_phone_photo_arrives_upright_and_a_huge_one_is_downscaled() {
+    let session = Session::start().await;
+    session.open_editor().await;
+    let dir = TempDir::new("flexedit-e2e-images");
+
+    // Stored 60 × 40, shown rotated: the person sees (and the provider must get) 40 × 60.
+    let sideways = images::write(
+        dir.path(),
+        "portrait.jpg",
+        &images::jpeg_with_orientation(60, 40, 6),
+    );
+    session.choose_file(&sideways).await;
+    session.wait_for_text("source-info", "40 × 60").await;
+    session.fill("field-prompt", "make it brighter").await;
+    click(&session, "run").await;
+    session.wait_for_text("phase", "Done").await;
+    let first = &uploads(&session).await[0];
+    assert_eq!(
+        (first["width"].as_u64(), first["height"].as_u64()),
+        (Some(40), Some(60))
+    );
+
+    // 6000 × 4000 = 24 megapixels; the limit is 4.
+    let huge = images::write(dir.path(), "huge.jpg", &images::jpeg(6000, 4000));
+    session.choose_file(&huge).await;
+    session.wait_for_text("source-info", "6000 × 4000").await;
+    click(&session, "run").await;
+    session.wait_for_text("phase", "Done").await;
+    let second = &uploads(&session).await[1];
+    let (w, h) = (
+        second["width"].as_u64().unwrap_or(0),
+        second["height"].as_u64().unwrap_or(0),
+    );
+    assert!(w * h <= 4_000_000, "uploaded {w} × {h}");
+    assert!(
+        w * h >= 3_900_000,
+        "downscaled no further than needed: {w} × {h}"
+    );
+    assert_eq!((w * 2) / h, 3, "aspect ratio kept: {w} × {h}");
+    session.close().await;
+}
+
+#[tokio::test]
+async fn each_simulated_fault_shows_its_message_and_keeps_the_form() {
+    let session = Session::start().await;
+    session.open_editor().await;
+    let dir = TempDir::new("flexedit-e2e-images");
+    session
+        .choose_file(&images::write(dir.path(), "a.png", &images::png(64, 64)))
+        .await;
+    session.wait_for_text("source-info", "64 × 64").await;
+    session.fill("field-prompt", "keep this prompt").await;
+    session.fill("field-steps", "12").await;
+
+    let cases = [
+        ("unauthorized", "unauthorized", "API key"),
+        ("rate_limited", "rate_limited", "too many requests"),
+        ("server_error", "server", "HTTP 500"),
+        ("bad_gateway_html", "server", "HTTP 502"),
+        ("gateway_timeout", "server", "HTTP 504"),
+        ("insufficient_credits", "insufficient_credits", "credits"),
+        ("bad_request_details", "bad_request", "aspect ratio"),
+        ("missing_temporary_url", "missing_result", "no image"),
+        ("drop_connection", "network", "network"),
+    ];
+    for (fault, kind, words) in cases {
+        session.arm(fault).await;
+        click(&session, "run").await;
+        let error = session.wait_for_text("run-error", words).await;
+        assert_eq!(
+            error.attr("data-kind").await.expect("kind").as_deref(),
+            Some(kind),
+            "fault {fault}"
+        );
+        session.screenshot(&format!("fault-{fault}")).await;
+        // Nothing the person entered is lost.
+        let prompt = session
+            .browser
+            .find(Locator::Id("field-prompt"))
+            .await
+            .expect("prompt");
+        assert_eq!(
+            prompt.prop("value").await.expect("value").as_deref(),
+            Some("keep this prompt")
+        );
+        let steps = session
+            .browser
+            .find(Locator::Id("field-steps"))
+            .await
+            .expect("steps");
+        assert_eq!(
+            steps.prop("value").await.expect("value").as_deref(),
+            Some("12")
+        );
+        session.wait_for_test_id("source-preview").await;
+    }
+    session.close().await;
+}
+
+#[tokio::test]
+async fn cancel_while_editing_says_it_may_still_be_billed() {
+    let session = Session::start().await;
+    session.open_editor().await;
+    let dir = TempDir::new("flexedit-e2e-images");
+    session
+        .choose_file(&images::write(dir.path(), "a.png", &images::png(64, 64)))
+        .await;
+    session.fill("field-prompt", "slow one").await;
+    session.arm("slow").await;
+    click(&session, "run").await;
+    session.wait_for_text("phase", "Editing").await;
+    // Esc cancels, as the Cancel button does.
+    session
+        .browser
+        .active_element()
+        .await
+        .expect("focus")
+        .send_keys(&Key::Escape.to_string())
+        .await
+        .expect("press Esc");
+    session.wait_for_text("phase", "may still be billed").await;
+    session.screenshot("cancelled").await;
+    let _ = session
+        .simulator(reqwest::Method::POST, "__simulator/release", None)
+        .await;
+    session.close().await;
+}
+
+#[tokio::test]
+async fn proxy_mode_sends_no_key_and_direct_mode_sends_the_persons_key() {
+    let session = Session::start().await;
+    session.open_editor().await;
+    let dir = TempDir::new("flexedit-e2e-images");
+    session
+        .choose_file(&images::write(dir.path(), "a.png", &images::png(64, 64)))
+        .await;
+    session
+        .fill("field-prompt", "first through the proxy")
+        .await;
+    click(&session, "run").await;
+    session.wait_for_text("phase", "Done").await;
+
+    session
+        .by_test_id("settings")
+        .await
+        .click()
+        .await
+        .expect("open settings");
+    click(&session, "mode-direct").await;
+    session
+        .wait_for_text("run-disabled-reason", "API key")
+        .await;
+    session.fill("settings-key", "test-key-123").await;
+    session.fill("field-prompt", "then direct with a key").await;
+    click(&session, "run").await;
+    session.wait_for_text("phase", "Done").await;
+
+    let received = session.received().await;
+    let keys: Vec<Value> = received["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .map(|f| f["api_key"].clone())
+        .collect();
+    assert_eq!(keys, vec![Value::Null, json!("test-key-123")]);
+    let upload_keys: Vec<Value> = received["assets"]
+        .as_array()
+        .expect("assets")
+        .iter()
+        .map(|a| a["api_key"].clone())
+        .collect();
+    assert_eq!(upload_keys, vec![Value::Null, json!("test-key-123")]);
+    session.close().await;
+}
+
+#[tokio::test]
+async fn edit_this_result_chains_without_uploading_again() {
+    let session = Session::start().await;
+    session.open_editor().await;
+    let dir = TempDir::new("flexedit-e2e-images");
+    session
+        .choose_file(&images::write(dir.path(), "a.png", &images::png(64, 64)))
+        .await;
+    session.fill("field-prompt", "first").await;
+    click(&session, "run").await;
+    session.wait_for_text("phase", "Done").await;
+    click(&session, "edit-this-result").await;
+    session.fill("field-prompt", "second").await;
+    click(&session, "run").await;
+    session.wait_for_text("phase", "Done").await;
+
+    assert_eq!(
+        uploads(&session).await.len(),
+        1,
+        "the result was not uploaded again"
+    );
+    let bodies = edit_bodies(&session).await;
+    let result_path = session.received().await["features"][0]["result_path"].clone();
+    let second_image = bodies[1]["promptObject"]["imageUrl"]
+        .as_str()
+        .expect("imageUrl")
+        .to_owned();
+    assert!(
+        second_image.starts_with("images/") || second_image.contains("/images/"),
+        "{second_image}"
+    );
+    assert_ne!(
+        second_image,
+        bodies[0]["promptObject"]["imageUrl"].as_str().unwrap_or("")
+    );
+    if let Some(path) = result_path.as_str() {
+        assert_eq!(second_image, path);
+    }
+    session.close().await;
+}
+
+#[tokio::test]
+async fn drop_and_paste_bring_an_image_in() {
+    let session = Session::start().await;
+    session.open_editor().await;
+    let png = base64_png(48, 32);
+    session
+        .browser
+        .execute(
+            r#"
+            const bytes = Uint8Array.from(atob(arguments[0]), c => c.charCodeAt(0));
+            const dt = new DataTransfer();
+            dt.items.add(new File([bytes], "dropped.png", { type: "image/png" }));
+            const zone = document.querySelector("[data-testid='drop-zone']");
+            zone.dispatchEvent(new DragEvent("dragover", { dataTransfer: dt, bubbles: true, cancelable: true }));
+            zone.dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
+            "#,
+            vec![json!(png)],
+        )
+        .await
+        .expect("drop a file");
+    session.wait_for_text("source-info", "dropped.png").await;
+    session.wait_for_text("source-info", "48 × 32").await;
+
+    let other = base64_png(30, 20);
+    session
+        .browser
+        .execute(
+            r#"
+            const bytes = Uint8Array.from(atob(arguments[0]), c => c.charCodeAt(0));
+            const dt = new DataTransfer();
+            dt.items.add(new File([bytes], "pasted.png", { type: "image/png" }));
+            document.querySelector("[data-testid='editor']").dispatchEvent(
+              new ClipboardEvent("paste", { clipboardData: dt, bubbles: true, cancelable: true }));
+            "#,
+            vec![json!(other)],
+        )
+        .await
+        .expect("paste a file");
+    session.wait_for_text("source-info", "30 × 20").await;
+    session.close().await;
+}
+
+fn base64_png(width: u32, height: u32) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(images::png(width, height))
 }

@@ -2,6 +2,8 @@
 //! release build in `dist/`, and headless Chromium driven through chromedriver's WebDriver
 //! protocol. Every test gets its own server, driver and browser profile.
 
+pub mod images;
+
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -26,15 +28,13 @@ pub struct Session {
 }
 
 impl Session {
-    /// Starts the server on `dist/`, chromedriver, and a headless Chromium on the page.
+    /// Starts the simulator on `dist/`, chromedriver, and a headless Chromium on the page.
     pub async fn start() -> Session {
-        let dist = repo_root().join("dist");
-        assert!(
-            dist.join("index.html").is_file(),
-            "no release build in {}: run `trunk build --release` first",
-            dist.display()
-        );
-        let config = flexedit_server::Config::simulator(Some(dist));
+        Session::start_with(flexedit_server::Config::simulator(Some(dist()))).await
+    }
+
+    /// The same with a server configured by the test.
+    pub async fn start_with(config: flexedit_server::Config) -> Session {
         let server =
             flexedit_server::Server::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), &config)
                 .await
@@ -76,6 +76,115 @@ impl Session {
             .await
             .expect("open the page");
         self.wait_for_test_id("app").await;
+    }
+
+    /// Waits until the element with `data-testid=id` shows text containing `text`.
+    pub async fn wait_for_text(&self, id: &str, text: &str) -> fantoccini::elements::Element {
+        let xpath = format!(
+            "//*[@data-testid='{id}'][contains(normalize-space(.), {})]",
+            xpath_literal(text)
+        );
+        match self
+            .browser
+            .wait()
+            .at_most(PATIENCE)
+            .for_element(Locator::XPath(&xpath))
+            .await
+        {
+            Ok(element) => element,
+            Err(err) => {
+                let shown = match self
+                    .browser
+                    .find(Locator::Css(&format!("[data-testid='{id}']")))
+                    .await
+                {
+                    Ok(el) => el.text().await.unwrap_or_default(),
+                    Err(_) => "(not on the page)".into(),
+                };
+                panic!("data-testid={id} never showed {text:?}; it shows {shown:?} ({err})")
+            }
+        }
+    }
+
+    pub async fn by_test_id(&self, id: &str) -> fantoccini::elements::Element {
+        self.wait_for_test_id(id).await
+    }
+
+    /// Types into the control labelled `label` (by its `for`/`id` pairing), replacing it.
+    pub async fn fill(&self, id: &str, text: &str) {
+        let input = self
+            .browser
+            .find(Locator::Id(id))
+            .await
+            .unwrap_or_else(|e| panic!("no control #{id}: {e}"));
+        input.clear().await.expect("clear the field");
+        input.send_keys(text).await.expect("type into the field");
+    }
+
+    /// Picks a file through the intake's file input.
+    pub async fn choose_file(&self, path: &Path) {
+        let input = self
+            .browser
+            .find(Locator::Css("[data-testid='file-input']"))
+            .await
+            .expect("the file input");
+        input
+            .send_keys(&path.display().to_string())
+            .await
+            .expect("choose the file");
+    }
+
+    /// Calls the simulator's test-control API.
+    pub async fn simulator(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> reqwest::Response {
+        let url = format!("{}{}", self.base_url, path.trim_start_matches('/'));
+        let mut request = reqwest::Client::new().request(method, &url);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("simulator {path}: {e}"))
+    }
+
+    /// Arms the next edit response with a fault.
+    pub async fn arm(&self, fault: &str) {
+        let status = self
+            .simulator(
+                reqwest::Method::POST,
+                "__simulator/fault",
+                Some(json!({ "fault": fault })),
+            )
+            .await
+            .status();
+        assert!(status.is_success(), "arming {fault} answered {status}");
+    }
+
+    /// What the simulator has received so far.
+    pub async fn received(&self) -> serde_json::Value {
+        self.simulator(reqwest::Method::GET, "__simulator/requests", None)
+            .await
+            .json()
+            .await
+            .expect("the simulator's request log")
+    }
+
+    /// The stored bytes of an uploaded asset or a result.
+    pub async fn stored_asset(&self, path: &str) -> Vec<u8> {
+        let response = self
+            .simulator(
+                reqwest::Method::GET,
+                &format!("__simulator/assets/{path}"),
+                None,
+            )
+            .await;
+        assert!(response.status().is_success(), "no stored asset {path}");
+        response.bytes().await.expect("asset bytes").to_vec()
     }
 
     pub async fn wait_for_test_id(&self, id: &str) -> fantoccini::elements::Element {
@@ -151,6 +260,17 @@ async fn wait_until_listening(driver: &mut Child) {
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
 }
 
+/// The release build the tests serve.
+pub fn dist() -> PathBuf {
+    let dist = repo_root().join("dist");
+    assert!(
+        dist.join("index.html").is_file(),
+        "no release build in {}: run `trunk build --release` first",
+        dist.display()
+    );
+    dist
+}
+
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -174,6 +294,12 @@ fn free_port() -> u16 {
 pub struct TempDir(PathBuf);
 
 impl TempDir {
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl TempDir {
     pub fn new(prefix: &str) -> TempDir {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -188,5 +314,15 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// An XPath string literal for any text.
+fn xpath_literal(text: &str) -> String {
+    if !text.contains('\'') {
+        format!("'{text}'")
+    } else {
+        let parts: Vec<String> = text.split('\'').map(|p| format!("'{p}'")).collect();
+        format!("concat({})", parts.join(", \"'\", "))
     }
 }

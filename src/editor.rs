@@ -1,0 +1,498 @@
+//! The editor: intake, form, run bar, result and code view, and the run of one edit.
+
+use std::rc::Rc;
+
+use flexedit_api::{ApiError, EditOutcome, EditParams, Field, Problem, Problems, Stage};
+use leptos::ev;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::config::Config;
+use crate::form::{ParamsForm, random_seed};
+use crate::run::{Failure, Phase, RunResult};
+use crate::settings::{Settings, SettingsPanel};
+use crate::source::{Origin, Source};
+use crate::transport::{Cancel, Connection, Network, Transport, Upload};
+
+/// The asset path is known only after the upload; validation stands this in for it.
+const PENDING_UPLOAD: &str = "images/pending-upload.png";
+
+/// Upload attempts before giving up; an upload sends nothing billable.
+const UPLOAD_ATTEMPTS: u32 = 3;
+
+fn now_ms() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map(|p| p.now())
+        .unwrap_or_default()
+}
+
+/// The form's parameters with the image reference the request will carry.
+fn params_for(source: Option<&Source>, params: &EditParams) -> EditParams {
+    let image_url = match source.map(|s| &s.origin) {
+        None => String::new(),
+        Some(Origin::File { .. }) => PENDING_UPLOAD.to_owned(),
+        Some(Origin::Url(url)) => url.clone(),
+        Some(Origin::Asset { path }) => path.clone(),
+    };
+    EditParams {
+        image_url,
+        ..params.clone()
+    }
+}
+
+/// Why the run button is disabled, in words; `None` when it is enabled.
+fn disabled_reason(
+    phase: &Phase,
+    has_source: bool,
+    problems: Option<&Problems>,
+    connection: &Connection,
+) -> Option<String> {
+    if phase.is_busy() {
+        return Some("An edit is running. Press Esc or Cancel to stop it.".into());
+    }
+    if !has_source {
+        return Some("Choose an image to edit first.".into());
+    }
+    if let Some(problems) = problems.filter(|p| !p.is_empty()) {
+        let fields: Vec<&str> = problems.fields().map(Field::label).collect();
+        return Some(match problems.len() {
+            1 => format!("Fix {} first.", fields.join("")),
+            n => format!("Fix {n} problems first: {}.", fields.join(", ")),
+        });
+    }
+    if connection.mode == flexedit_api::Mode::Direct && connection.key_header().is_none() {
+        return Some("Enter your API key in Settings, or switch to proxy mode.".into());
+    }
+    None
+}
+
+/// Loads an image element and waits until it has decoded, to learn its size.
+async fn load_image(url: &str) -> Option<(u32, u32)> {
+    let image = web_sys::HtmlImageElement::new().ok()?;
+    image.set_cross_origin(None);
+    image.set_src(url);
+    wasm_bindgen_futures::JsFuture::from(image.decode())
+        .await
+        .ok()?;
+    Some((image.natural_width(), image.natural_height()))
+}
+
+/// The whole state of one editor, passed to children as the pieces they need.
+#[derive(Clone, Copy)]
+pub struct EditorState {
+    pub source: RwSignal<Option<Source>, LocalStorage>,
+    pub params: RwSignal<EditParams>,
+    pub seed_locked: RwSignal<bool>,
+    pub phase: RwSignal<Phase, LocalStorage>,
+    pub result: RwSignal<Option<RunResult>, LocalStorage>,
+    pub upload_name: RwSignal<Option<String>>,
+    cancel: StoredValue<Option<Cancel>, LocalStorage>,
+}
+
+impl EditorState {
+    pub fn new(config: &Config) -> Self {
+        Self {
+            source: RwSignal::new_local(None),
+            params: RwSignal::new(config.defaults.clone()),
+            seed_locked: RwSignal::new(false),
+            phase: RwSignal::new_local(Phase::Idle),
+            result: RwSignal::new_local(None),
+            upload_name: RwSignal::new(None),
+            cancel: StoredValue::new_local(None),
+        }
+    }
+
+    /// Replaces the source image, releasing the old preview.
+    pub fn set_source(&self, source: Source) {
+        let name = match &source.origin {
+            Origin::File { mime, .. } => {
+                let format = if mime == "image/png" {
+                    flexedit_api::OutputFormat::Png
+                } else {
+                    flexedit_api::OutputFormat::Jpg
+                };
+                Some(flexedit_api::upload_file_name(&source.name, format))
+            }
+            _ => None,
+        };
+        self.upload_name.set(name);
+        crate::intake::replace_source(self.source, source);
+        if !self.phase.get_untracked().is_busy() {
+            self.phase.set(Phase::Idle);
+        }
+    }
+
+    pub fn cancel(&self) {
+        let phase = self.phase.get_untracked();
+        if !phase.is_busy() {
+            return;
+        }
+        if let Some(cancel) = self.cancel.get_value() {
+            cancel.cancel();
+        }
+        let after_send = matches!(phase, Phase::Editing { .. } | Phase::LoadingResult);
+        self.phase.set(Phase::Cancelled { after_send });
+    }
+
+    /// Starts an edit with the current source and parameters. Never retries an edit.
+    pub fn run(&self, transport: Rc<dyn Transport>, connection: Connection, max_pixels: u64) {
+        if self.phase.get_untracked().is_busy() {
+            return;
+        }
+        let Some(source) = self.source.get_untracked() else {
+            return;
+        };
+        if !self.seed_locked.get_untracked() {
+            self.params.update(|p| p.seed = Some(random_seed()));
+        }
+        let params = self.params.get_untracked();
+        // Checked before anything is sent, so a bad value costs no upload.
+        if let Err(problems) = params_for(Some(&source), &params).validate() {
+            self.phase.set(Phase::Failed(Failure::invalid(&problems)));
+            return;
+        }
+        let cancel = Cancel::new();
+        self.cancel.set_value(Some(cancel.clone()));
+        let state = *self;
+        spawn_local(async move {
+            let started = now_ms();
+            let outcome = state
+                .execute(
+                    &*transport,
+                    &connection,
+                    &source,
+                    params,
+                    max_pixels,
+                    &cancel,
+                )
+                .await;
+            if cancel.is_cancelled() {
+                return;
+            }
+            match outcome {
+                Ok(mut result) => {
+                    state.phase.set(Phase::LoadingResult);
+                    result.dimensions = load_image(&result.display_url).await;
+                    if cancel.is_cancelled() {
+                        return;
+                    }
+                    result.duration_ms = now_ms() - started;
+                    state.result.set(Some(result));
+                    state.phase.set(Phase::Done);
+                }
+                Err(failure) => state.phase.set(Phase::Failed(failure)),
+            }
+        });
+    }
+
+    async fn execute(
+        &self,
+        transport: &dyn Transport,
+        connection: &Connection,
+        source: &Source,
+        mut params: EditParams,
+        max_pixels: u64,
+        cancel: &Cancel,
+    ) -> Result<RunResult, Failure> {
+        params.image_url = match &source.origin {
+            Origin::File { file, .. } => {
+                self.phase.set(Phase::Preparing);
+                let prepared = crate::prepare::prepare(file, &source.name, max_pixels)
+                    .await
+                    .map_err(|e| Failure::prepare(&e))?;
+                let upload = Upload {
+                    blob: prepared.blob,
+                    file_name: prepared.file_name,
+                };
+                self.upload(transport, connection, upload, cancel).await?
+            }
+            Origin::Url(url) => url.clone(),
+            Origin::Asset { path } => path.clone(),
+        };
+        let request = params.validate().map_err(|p| Failure::invalid(&p))?;
+        if cancel.is_cancelled() {
+            return Err(ApiError::Cancelled { stage: Stage::Edit }.into());
+        }
+        self.phase.set(Phase::Editing {
+            started_ms: now_ms(),
+        });
+        match transport.edit(connection, request.to_json(), cancel).await {
+            EditOutcome::Succeeded(edit) => Ok(RunResult {
+                asset_path: edit.asset_path(),
+                seed: request.prompt_object.seed,
+                display_url: edit.display_url,
+                request,
+                dimensions: None,
+                duration_ms: 0.0,
+                credits: edit.credits,
+                expires_at: edit.expires_at,
+                before_url: source.preview_url.clone(),
+            }),
+            EditOutcome::Processing { .. } => Err(Failure::still_processing()),
+            EditOutcome::Failed(error) => Err(error.into()),
+        }
+    }
+
+    async fn upload(
+        &self,
+        transport: &dyn Transport,
+        connection: &Connection,
+        upload: Upload,
+        cancel: &Cancel,
+    ) -> Result<String, Failure> {
+        let phase = self.phase;
+        let mut attempt = 1;
+        loop {
+            phase.set(Phase::Uploading { percent: 0 });
+            let progress = Rc::new(move |percent: u8| phase.set(Phase::Uploading { percent }));
+            match transport
+                .upload(connection, upload.clone(), progress, cancel)
+                .await
+            {
+                Ok(path) => return Ok(path.into_string()),
+                Err(error)
+                    if attempt < UPLOAD_ATTEMPTS
+                        && error.is_retryable()
+                        && !cancel.is_cancelled() =>
+                {
+                    attempt += 1;
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+    }
+}
+
+#[component]
+fn PhaseLine(phase: RwSignal<Phase, LocalStorage>) -> impl IntoView {
+    // Ticks once a second while editing, so the elapsed time moves.
+    let now = RwSignal::new(now_ms());
+    let ticking = StoredValue::new_local(None::<IntervalHandle>);
+    Effect::new(move |_| {
+        let editing = matches!(phase.get(), Phase::Editing { .. });
+        if let Some(handle) = ticking.get_value() {
+            handle.clear();
+            ticking.set_value(None);
+        }
+        if editing {
+            now.set(now_ms());
+            if let Ok(handle) = set_interval_with_handle(
+                move || now.set(now_ms()),
+                std::time::Duration::from_millis(1000),
+            ) {
+                ticking.set_value(Some(handle));
+            }
+        }
+    });
+    on_cleanup(move || {
+        if let Some(handle) = ticking.get_value() {
+            handle.clear();
+        }
+    });
+    let text = move || phase.with(|p| p.describe(now.get()));
+    view! {
+        <p class="phase" role="status" aria-live="polite" data-testid="phase">
+            {text}
+        </p>
+    }
+}
+
+#[component]
+fn FailureView(failure: Failure) -> impl IntoView {
+    view! {
+        <div class="run-error" role="alert" data-testid="run-error" data-kind=failure.kind>
+            <p class="run-error-message">{failure.message}</p>
+            <p class="run-error-next">{failure.next_step}</p>
+            {failure
+                .provider_words
+                .map(|words| {
+                    view! {
+                        <p class="run-error-provider">
+                            "The provider said: " <q data-testid="provider-words">{words}</q>
+                        </p>
+                    }
+                })}
+            {failure
+                .may_have_billed
+                .then(|| {
+                    view! {
+                        <p class="run-error-billing">
+                            "The edit may still have been billed. Retrying may cost credits again."
+                        </p>
+                    }
+                })}
+        </div>
+    }
+}
+
+#[component]
+pub fn Editor(config: Config, transport: Rc<dyn Transport>) -> impl IntoView {
+    let state = EditorState::new(&config);
+    let settings = Settings::new(&config);
+    let connection = Signal::derive(move || settings.connection());
+    provide_context(Network::new(transport.clone(), connection));
+    let max_pixels = config.max_upload_pixels;
+    let max_source_bytes = config.max_source_bytes;
+
+    let problems = Signal::derive(move || {
+        let source = state.source.get();
+        state
+            .params
+            .with(|p| params_for(source.as_ref(), p).validate().err())
+    });
+    let form_problems = Signal::derive(move || {
+        // The image has its own place in the intake; the form shows the rest.
+        problems.get().map(|p| {
+            Problems::new(
+                p.into_iter()
+                    .filter(|p| p.field != Field::ImageUrl)
+                    .collect::<Vec<Problem>>(),
+            )
+        })
+    });
+    let disabled = Signal::derive(move || {
+        let has_source = state.source.with(Option::is_some);
+        state.phase.with(|phase| {
+            disabled_reason(
+                phase,
+                has_source,
+                problems.get().as_ref(),
+                &connection.get(),
+            )
+        })
+    });
+
+    // A Copy handle, so every callback can reach the transport without cloning it around.
+    let transport = StoredValue::new_local(transport);
+    let run = move || {
+        if disabled.get_untracked().is_none() {
+            state.run(
+                transport.get_value(),
+                connection.get_untracked(),
+                max_pixels,
+            );
+        }
+    };
+
+    let keys = window_event_listener(ev::keydown, move |event| {
+        if event.key() == "Enter" && (event.ctrl_key() || event.meta_key()) {
+            event.prevent_default();
+            run();
+        } else if event.key() == "Escape" {
+            state.cancel();
+        }
+    });
+    let paste = window_event_listener(ev::paste, move |event| {
+        if let Some((blob, name)) = crate::intake::image_from_clipboard(&event) {
+            event.prevent_default();
+            spawn_local(async move {
+                if let Ok(source) =
+                    crate::intake::source_from_blob(blob, name, max_source_bytes).await
+                {
+                    state.set_source(source);
+                }
+            });
+        }
+    });
+    on_cleanup(move || {
+        keys.remove();
+        paste.remove();
+    });
+
+    let code_request = Signal::derive(move || {
+        let source = state.source.get();
+        state
+            .params
+            .with(|p| params_for(source.as_ref(), p).validate().ok())
+    });
+    let code_endpoint = Signal::derive(move || {
+        let endpoint = settings.endpoint.get();
+        if endpoint.is_empty() {
+            web_sys::window()
+                .and_then(|w| w.location().origin().ok())
+                .unwrap_or_default()
+        } else {
+            endpoint
+        }
+    });
+    let code_mode = Signal::derive(move || settings.mode.get());
+
+    let retry = Callback::new(move |()| run());
+
+    view! {
+        <div class="editor-grid">
+            <section class="pane pane-input" aria-label="Image and parameters">
+                <crate::intake::Intake
+                    source=state.source
+                    max_source_bytes=config.max_source_bytes
+                    max_upload_pixels=max_pixels
+                    on_source=Callback::new(move |source| state.set_source(source))
+                />
+                <ParamsForm params=state.params problems=form_problems seed_locked=state.seed_locked/>
+                <div class="run-bar">
+                    <button
+                        type="button"
+                        class="run"
+                        data-testid="run"
+                        aria-describedby="run-disabled-reason"
+                        disabled=move || disabled.get().is_some()
+                        on:click=move |_| run()
+                    >
+                        "Edit image"
+                    </button>
+                    <button
+                        type="button"
+                        class="cancel"
+                        data-testid="cancel"
+                        disabled=move || !state.phase.with(Phase::is_busy)
+                        on:click=move |_| state.cancel()
+                    >
+                        "Cancel"
+                    </button>
+                    <p class="run-hint" id="run-disabled-reason" data-testid="run-disabled-reason">
+                        {move || disabled.get().unwrap_or_else(|| "Ctrl+Enter runs, Esc cancels.".into())}
+                    </p>
+                </div>
+                <PhaseLine phase=state.phase/>
+                {move || state.phase.with(|p| match p {
+                    Phase::Failed(failure) => Some(view! { <FailureView failure=failure.clone()/> }),
+                    _ => None,
+                })}
+                <SettingsPanel settings/>
+            </section>
+            <section class="pane pane-output" aria-label="Result">
+                <crate::result::ResultView
+                    result=Signal::derive(move || state.result.get())
+                    on_edit_this=Callback::new(move |result: RunResult| {
+                        if let Some(path) = result.asset_path.clone() {
+                            state.set_source(Source {
+                                name: "previous result".into(),
+                                origin: Origin::Asset { path: path.into_string() },
+                                preview_url: result.display_url.clone(),
+                                size: None,
+                                dimensions: result.dimensions,
+                            });
+                        }
+                    })
+                    on_reuse_seed=Callback::new(move |seed: u32| {
+                        state.params.update(|p| p.seed = Some(f64::from(seed)));
+                        state.seed_locked.set(true);
+                    })
+                    on_retry=retry
+                />
+                {move || state.result.with(Option::is_none).then(|| view! {
+                    <p class="result-placeholder" data-testid="result-placeholder">
+                        "The edited image appears here."
+                    </p>
+                })}
+                <crate::code_view::CodeView
+                    request=code_request
+                    upload_file_name=Signal::derive(move || state.upload_name.get())
+                    endpoint=code_endpoint
+                    mode=code_mode
+                />
+            </section>
+        </div>
+    }
+}

@@ -1,0 +1,287 @@
+//! Getting a source file ready to upload, with the browser's own decoder and canvas: the
+//! photo turned upright as its EXIF says, shrunk to the upload limit, and encoded in a
+//! format the provider takes. No image decoder is compiled into the page.
+
+use flexedit_api::{ImageKind, IntakeError, OutputFormat, check_source, fit_within};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{
+    Blob, CanvasRenderingContext2d, HtmlCanvasElement, ImageBitmap, ImageBitmapOptions,
+    ImageEncodeOptions, ImageOrientation, OffscreenCanvas, OffscreenCanvasRenderingContext2d,
+};
+
+/// How much of a file is read to tell what it is and which way up it is. EXIF sits in the
+/// first APP segments, each at most 64 KiB, so a few of them fit.
+pub(crate) const HEAD_BYTES: u32 = 256 * 1024;
+
+/// JPEG quality for re-encoded photos: visually lossless, and a fraction of PNG's size.
+const JPEG_QUALITY: f64 = 0.92;
+
+/// The image to upload.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub blob: Blob,
+    pub file_name: String,
+    /// Upright, after any downscaling.
+    pub width: u32,
+    pub height: u32,
+}
+
+/// Why an image could not be prepared. `Display` is the sentence for the person, with what
+/// to do next.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PrepareError {
+    #[error(transparent)]
+    Refused(#[from] IntakeError),
+    #[error(
+        "The image file could not be read; it may have been moved, renamed or changed since you chose it. Choose it again."
+    )]
+    Unreadable,
+    #[error(
+        "The browser could not open this image; the file may be damaged or cut short. Open it in an image viewer, save it again as PNG or JPEG, then choose it again."
+    )]
+    Undecodable,
+    #[error(
+        "The browser could not set aside memory to resize this image to {width} × {height}. Close other tabs and try again, or shrink the image before choosing it."
+    )]
+    NoCanvas { width: u32, height: u32 },
+    #[error(
+        "The browser could not save the resized image. Try again; if it keeps failing, export the image as JPEG at a smaller size and choose that."
+    )]
+    EncodeFailed,
+}
+
+/// Turns a chosen file into what is uploaded. The original bytes are kept when they can be
+/// sent as they are: PNG or JPEG, already upright and within `max_pixels`, since every
+/// re-encode costs quality and time.
+pub async fn prepare(file: &Blob, name: &str, max_pixels: u64) -> Result<Prepared, PrepareError> {
+    let head = read_head(file, HEAD_BYTES).await?;
+    let kind = check_source(name, &file.type_(), blob_size(file), &head, u64::MAX)?;
+    let bitmap = decode_upright(file).await?;
+    let (width, height) = (bitmap.width(), bitmap.height());
+    let (target_w, target_h) = fit_within(width, height, max_pixels);
+    let fits = (target_w, target_h) == (width, height);
+    let upright = match kind {
+        ImageKind::Jpeg => matches!(flexedit_api::jpeg_orientation(&head), None | Some(1)),
+        _ => true,
+    };
+
+    let format = match kind {
+        ImageKind::Png => OutputFormat::Png,
+        _ => OutputFormat::Jpg,
+    };
+    let file_name = flexedit_api::upload_file_name(name, format);
+
+    if fits && upright && matches!(kind, ImageKind::Png | ImageKind::Jpeg) {
+        bitmap.close();
+        return Ok(Prepared {
+            blob: typed(file, format.mime()),
+            file_name,
+            width,
+            height,
+        });
+    }
+
+    let encoded = redraw(&bitmap, target_w, target_h, format).await;
+    bitmap.close();
+    Ok(Prepared {
+        blob: encoded?,
+        file_name,
+        width: target_w,
+        height: target_h,
+    })
+}
+
+/// Decodes with EXIF orientation applied, so width and height are as the person sees them.
+pub(crate) async fn decode_upright(blob: &Blob) -> Result<ImageBitmap, PrepareError> {
+    let window = web_sys::window().ok_or(PrepareError::Undecodable)?;
+    let options = ImageBitmapOptions::new();
+    options.set_image_orientation(ImageOrientation::FromImage);
+    let promise = window
+        .create_image_bitmap_with_blob_and_image_bitmap_options(blob, &options)
+        .map_err(|_| PrepareError::Undecodable)?;
+    JsFuture::from(promise)
+        .await
+        .ok()
+        .and_then(|bitmap| bitmap.dyn_into::<ImageBitmap>().ok())
+        .ok_or(PrepareError::Undecodable)
+}
+
+/// The first `len` bytes of a file (all of it when shorter).
+pub(crate) async fn read_head(blob: &Blob, len: u32) -> Result<Vec<u8>, PrepareError> {
+    let head = blob
+        .slice_with_f64_and_f64(0.0, f64::from(len))
+        .map_err(|_| PrepareError::Unreadable)?;
+    let buffer = JsFuture::from(head.array_buffer())
+        .await
+        .map_err(|_| PrepareError::Unreadable)?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
+pub(crate) fn blob_size(blob: &Blob) -> u64 {
+    // A float from JS: negative or NaN saturates to 0 rather than wrapping.
+    blob.size() as u64
+}
+
+/// The same bytes under the right type: pasted and hand-made blobs often carry none, and the
+/// upload's part takes its Content-Type from the blob.
+fn typed(blob: &Blob, mime: &str) -> Blob {
+    if blob.type_() == mime {
+        return blob.clone();
+    }
+    blob.slice_with_f64_and_f64_and_content_type(0.0, blob.size(), mime)
+        .unwrap_or_else(|_| blob.clone())
+}
+
+async fn redraw(
+    bitmap: &ImageBitmap,
+    width: u32,
+    height: u32,
+    format: OutputFormat,
+) -> Result<Blob, PrepareError> {
+    let surface = Surface::new(width, height)?;
+    // JPEG has no transparency: without a white ground, transparent WebP pixels turn black.
+    let ground = (format == OutputFormat::Jpg).then_some("#fff");
+    let drawn = surface.draw(bitmap, width, height, ground);
+    let encoded = match drawn {
+        Ok(()) => surface.encode(format).await,
+        Err(e) => Err(e),
+    };
+    surface.free();
+    encoded
+}
+
+/// Where the image is redrawn: an OffscreenCanvas where the browser has one, else a
+/// `<canvas>` that is never attached to the page.
+enum Surface {
+    Offscreen(OffscreenCanvas, OffscreenCanvasRenderingContext2d),
+    Element(HtmlCanvasElement, CanvasRenderingContext2d),
+}
+
+impl Surface {
+    fn new(width: u32, height: u32) -> Result<Self, PrepareError> {
+        Self::offscreen(width, height)
+            .or_else(|| Self::element(width, height))
+            .ok_or(PrepareError::NoCanvas { width, height })
+    }
+
+    fn offscreen(width: u32, height: u32) -> Option<Self> {
+        let present = js_sys::Reflect::has(&js_sys::global(), &"OffscreenCanvas".into());
+        if !present.unwrap_or(false) {
+            return None;
+        }
+        let canvas = OffscreenCanvas::new(width, height).ok()?;
+        // Safari 16 had OffscreenCanvas without a 2D context.
+        let context = canvas
+            .get_context("2d")
+            .ok()??
+            .dyn_into::<OffscreenCanvasRenderingContext2d>()
+            .ok()?;
+        Some(Self::Offscreen(canvas, context))
+    }
+
+    fn element(width: u32, height: u32) -> Option<Self> {
+        let canvas = web_sys::window()?
+            .document()?
+            .create_element("canvas")
+            .ok()?
+            .dyn_into::<HtmlCanvasElement>()
+            .ok()?;
+        canvas.set_width(width);
+        canvas.set_height(height);
+        let context = canvas
+            .get_context("2d")
+            .ok()??
+            .dyn_into::<CanvasRenderingContext2d>()
+            .ok()?;
+        Some(Self::Element(canvas, context))
+    }
+
+    fn draw(
+        &self,
+        bitmap: &ImageBitmap,
+        width: u32,
+        height: u32,
+        ground: Option<&str>,
+    ) -> Result<(), PrepareError> {
+        let (w, h) = (f64::from(width), f64::from(height));
+        let context: &JsValue = match self {
+            Self::Offscreen(_, c) => c,
+            Self::Element(_, c) => c,
+        };
+        // The default "low" quality aliases badly when shrinking a photo several times over;
+        // web-sys has no setter for it, so it is set as a plain property.
+        let _ = js_sys::Reflect::set(context, &"imageSmoothingEnabled".into(), &true.into());
+        let _ = js_sys::Reflect::set(context, &"imageSmoothingQuality".into(), &"high".into());
+        let drawn = match self {
+            Self::Offscreen(_, c) => {
+                if let Some(ground) = ground {
+                    c.set_fill_style_str(ground);
+                    c.fill_rect(0.0, 0.0, w, h);
+                }
+                c.draw_image_with_image_bitmap_and_dw_and_dh(bitmap, 0.0, 0.0, w, h)
+            }
+            Self::Element(_, c) => {
+                if let Some(ground) = ground {
+                    c.set_fill_style_str(ground);
+                    c.fill_rect(0.0, 0.0, w, h);
+                }
+                c.draw_image_with_image_bitmap_and_dw_and_dh(bitmap, 0.0, 0.0, w, h)
+            }
+        };
+        drawn.map_err(|_| PrepareError::NoCanvas { width, height })
+    }
+
+    async fn encode(&self, format: OutputFormat) -> Result<Blob, PrepareError> {
+        let promise = match self {
+            Self::Offscreen(canvas, _) => {
+                let options = ImageEncodeOptions::new();
+                options.set_type(format.mime());
+                if format == OutputFormat::Jpg {
+                    options.set_quality(JPEG_QUALITY);
+                }
+                canvas
+                    .convert_to_blob_with_options(&options)
+                    .map_err(|_| PrepareError::EncodeFailed)?
+            }
+            Self::Element(canvas, _) => {
+                let mut failed = false;
+                let promise = js_sys::Promise::new(&mut |resolve, _reject| {
+                    // The callback gets null when the canvas could not be encoded.
+                    failed = canvas
+                        .to_blob_with_type_and_encoder_options(
+                            &resolve,
+                            format.mime(),
+                            &JPEG_QUALITY.into(),
+                        )
+                        .is_err();
+                });
+                if failed {
+                    return Err(PrepareError::EncodeFailed);
+                }
+                promise
+            }
+        };
+        JsFuture::from(promise)
+            .await
+            .ok()
+            .and_then(|blob| blob.dyn_into::<Blob>().ok())
+            .ok_or(PrepareError::EncodeFailed)
+    }
+
+    /// Gives the pixel memory back now rather than whenever the collector runs: a canvas for a
+    /// large photo holds tens of megabytes.
+    fn free(&self) {
+        match self {
+            Self::Offscreen(canvas, _) => {
+                canvas.set_width(0);
+                canvas.set_height(0);
+            }
+            Self::Element(canvas, _) => {
+                canvas.set_width(0);
+                canvas.set_height(0);
+            }
+        }
+    }
+}

@@ -1,0 +1,230 @@
+//! Settings: where requests go (direct to the provider with the person's key, or through a
+//! proxy that holds it) and the key itself — in memory unless the person asks to remember it.
+
+use flexedit_api::Mode;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::transport::Connection;
+
+const KEY_STORAGE: &str = "flexedit.key";
+const SETTINGS_STORAGE: &str = "flexedit.settings";
+
+/// The person's own choices; the configuration decides which of them count.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Choices {
+    pub endpoint: Option<String>,
+    pub mode: Option<SavedMode>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SavedMode {
+    Direct,
+    Proxy,
+}
+
+impl From<SavedMode> for Mode {
+    fn from(m: SavedMode) -> Self {
+        match m {
+            SavedMode::Direct => Mode::Direct,
+            SavedMode::Proxy => Mode::Proxy,
+        }
+    }
+}
+
+impl From<Mode> for SavedMode {
+    fn from(m: Mode) -> Self {
+        match m {
+            Mode::Direct => SavedMode::Direct,
+            Mode::Proxy => SavedMode::Proxy,
+        }
+    }
+}
+
+fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+/// Settings state shared by the editor.
+#[derive(Clone, Copy)]
+pub struct Settings {
+    pub endpoint: RwSignal<String>,
+    pub mode: RwSignal<Mode>,
+    pub key: RwSignal<String>,
+    pub remember_key: RwSignal<bool>,
+    pub allow_endpoint_change: bool,
+    pub allow_mode_change: bool,
+}
+
+impl Settings {
+    /// Starts from the configuration, then the person's saved choices where allowed.
+    pub fn new(config: &Config) -> Self {
+        let storage = local_storage();
+        let saved: Choices = storage
+            .as_ref()
+            .and_then(|s| s.get_item(SETTINGS_STORAGE).ok().flatten())
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_default();
+        let endpoint = match saved.endpoint {
+            Some(e) if config.allow_endpoint_change => e,
+            _ => config.endpoint.clone(),
+        };
+        let mode = match saved.mode {
+            Some(m) if config.allow_mode_change => m.into(),
+            _ => config.mode,
+        };
+        let remembered = storage
+            .as_ref()
+            .and_then(|s| s.get_item(KEY_STORAGE).ok().flatten());
+        Self {
+            endpoint: RwSignal::new(endpoint),
+            mode: RwSignal::new(mode),
+            remember_key: RwSignal::new(remembered.is_some()),
+            key: RwSignal::new(remembered.unwrap_or_default()),
+            allow_endpoint_change: config.allow_endpoint_change,
+            allow_mode_change: config.allow_mode_change,
+        }
+    }
+
+    pub fn connection(&self) -> Connection {
+        Connection {
+            endpoint: self.endpoint.get(),
+            mode: self.mode.get(),
+            key: Some(self.key.get()).filter(|k| !k.trim().is_empty()),
+        }
+    }
+
+    fn save_choices(&self) {
+        let choices = Choices {
+            endpoint: self
+                .allow_endpoint_change
+                .then(|| self.endpoint.get_untracked()),
+            mode: self
+                .allow_mode_change
+                .then(|| self.mode.get_untracked().into()),
+        };
+        if let (Some(storage), Ok(text)) = (local_storage(), serde_json::to_string(&choices)) {
+            let _ = storage.set_item(SETTINGS_STORAGE, &text);
+        }
+    }
+
+    /// Keeps the key on this device only while the person asks for it.
+    fn save_key(&self) {
+        let Some(storage) = local_storage() else {
+            return;
+        };
+        if self.remember_key.get_untracked() && !self.key.get_untracked().is_empty() {
+            let _ = storage.set_item(KEY_STORAGE, &self.key.get_untracked());
+        } else {
+            let _ = storage.remove_item(KEY_STORAGE);
+        }
+    }
+
+    pub fn forget_key(&self) {
+        self.key.set(String::new());
+        self.remember_key.set(false);
+        self.save_key();
+    }
+}
+
+#[component]
+pub fn SettingsPanel(settings: Settings) -> impl IntoView {
+    let direct = move || settings.mode.get() == Mode::Direct;
+    view! {
+        <details class="settings" data-testid="settings">
+            <summary>"Settings"</summary>
+            <fieldset class="mode" disabled=!settings.allow_mode_change>
+                <legend>"How requests are sent"</legend>
+                <label class="check">
+                    <input
+                        type="radio"
+                        name="mode"
+                        value="proxy"
+                        data-testid="mode-proxy"
+                        prop:checked=move || !direct()
+                        on:change=move |_| {
+                            settings.mode.set(Mode::Proxy);
+                            settings.save_choices();
+                        }
+                    />
+                    "Through a proxy that holds the key (no key in this page)"
+                </label>
+                <label class="check">
+                    <input
+                        type="radio"
+                        name="mode"
+                        value="direct"
+                        data-testid="mode-direct"
+                        prop:checked=direct
+                        on:change=move |_| {
+                            settings.mode.set(Mode::Direct);
+                            settings.save_choices();
+                        }
+                    />
+                    "Directly to the provider with my API key"
+                </label>
+            </fieldset>
+            {settings
+                .allow_endpoint_change
+                .then(|| {
+                    view! {
+                        <div class="field">
+                            <label for="settings-endpoint">"Endpoint"</label>
+                            <input
+                                id="settings-endpoint"
+                                data-testid="endpoint"
+                                type="url"
+                                placeholder="This page's own server"
+                                prop:value=move || settings.endpoint.get()
+                                on:change=move |ev| {
+                                    let value = event_target_value(&ev);
+                                    settings.endpoint.set(value.trim().trim_end_matches('/').to_owned());
+                                    settings.save_choices();
+                                }
+                            />
+                        </div>
+                    }
+                })}
+            <Show when=direct>
+                <div class="field">
+                    <label for="settings-key">"API key"</label>
+                    <input
+                        id="settings-key"
+                        data-testid="api-key"
+                        type="password"
+                        autocomplete="off"
+                        prop:value=move || settings.key.get()
+                        on:input=move |ev| {
+                            settings.key.set(event_target_value(&ev));
+                            settings.save_key();
+                        }
+                    />
+                    <label class="check">
+                        <input
+                            type="checkbox"
+                            data-testid="remember-key"
+                            prop:checked=move || settings.remember_key.get()
+                            on:change=move |ev| {
+                                settings.remember_key.set(event_target_checked(&ev));
+                                settings.save_key();
+                            }
+                        />
+                        "Remember on this device"
+                    </label>
+                    <button
+                        type="button"
+                        data-testid="forget-key"
+                        on:click=move |_| settings.forget_key()
+                    >
+                        "Forget key"
+                    </button>
+                    <p class="field-hint">
+                        "The key is sent only to the endpoint, in the API-KEY header. Unless remembered, it is gone when this page closes."
+                    </p>
+                </div>
+            </Show>
+        </details>
+    }
+}

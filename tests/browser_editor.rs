@@ -1,0 +1,499 @@
+//! Browser tests of the editor with a fake transport: validation as the person types,
+//! why the run button is disabled, the phases of a run, every error kind, and settings.
+#![cfg(target_arch = "wasm32")]
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use flexedit::config::Config;
+use flexedit::editor::Editor;
+use flexedit::transport::{Cancel, Connection, LocalFuture, Progress, Transport, Upload};
+use flexedit_api::{ApiError, AssetPath, EditOutcome, EditParams, EditResult, Field, Stage};
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// A 1×1 PNG, so the result image really loads.
+const PIXEL: &str = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
+
+#[derive(Default)]
+struct Fake {
+    outcome: RefCell<Option<EditOutcome>>,
+    /// While set, edits wait until the test calls `release`.
+    hold: RefCell<bool>,
+    waiting: RefCell<Option<js_sys::Function>>,
+    bodies: RefCell<Vec<String>>,
+    keys: RefCell<Vec<Option<String>>>,
+}
+
+impl Fake {
+    fn release(&self) {
+        if let Some(resolve) = self.waiting.borrow_mut().take() {
+            let _ = resolve.call0(&wasm_bindgen::JsValue::NULL);
+        }
+    }
+}
+
+#[derive(Clone)]
+struct FakeTransport(Rc<Fake>);
+
+impl Transport for FakeTransport {
+    fn upload(
+        &self,
+        connection: &Connection,
+        _upload: Upload,
+        progress: Progress,
+        _cancel: &Cancel,
+    ) -> LocalFuture<Result<AssetPath, ApiError>> {
+        self.0
+            .keys
+            .borrow_mut()
+            .push(connection.key_header().map(str::to_owned));
+        progress(100);
+        Box::pin(async { Ok(AssetPath::new("images/uploaded.png")) })
+    }
+
+    fn edit(
+        &self,
+        connection: &Connection,
+        body: String,
+        _cancel: &Cancel,
+    ) -> LocalFuture<EditOutcome> {
+        self.0.bodies.borrow_mut().push(body);
+        self.0
+            .keys
+            .borrow_mut()
+            .push(connection.key_header().map(str::to_owned));
+        let fake = self.0.clone();
+        Box::pin(async move {
+            if *fake.hold.borrow() {
+                let gate = js_sys::Promise::new(&mut |resolve, _| {
+                    *fake.waiting.borrow_mut() = Some(resolve);
+                });
+                let _ = wasm_bindgen_futures::JsFuture::from(gate).await;
+            }
+            fake.outcome
+                .borrow_mut()
+                .take()
+                .unwrap_or_else(|| EditOutcome::Succeeded(success()))
+        })
+    }
+
+    fn fetch_image(
+        &self,
+        _c: &Connection,
+        _url: &str,
+    ) -> LocalFuture<Result<web_sys::Blob, ApiError>> {
+        Box::pin(async {
+            Err(ApiError::Network {
+                stage: Stage::Result,
+            })
+        })
+    }
+}
+
+fn success() -> EditResult {
+    EditResult {
+        uuid: Some("u-1".into()),
+        display_url: PIXEL.into(),
+        storage_paths: vec!["images/result.png".into()],
+        credits: None,
+        expires_at: None,
+        prompt_object: None,
+    }
+}
+
+fn document() -> web_sys::Document {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .expect("a document")
+}
+
+fn mount(config: Config) -> (web_sys::HtmlElement, Rc<Fake>) {
+    let fake = Rc::new(Fake::default());
+    let transport: Rc<dyn Transport> = Rc::new(FakeTransport(fake.clone()));
+    let container: web_sys::HtmlElement = document()
+        .create_element("div")
+        .expect("div")
+        .unchecked_into();
+    document()
+        .body()
+        .expect("body")
+        .append_child(&container)
+        .expect("attach");
+    leptos::mount::mount_to(
+        container.clone(),
+        move || view! { <Editor config transport/> },
+    )
+    .forget();
+    (container, fake)
+}
+
+fn find(root: &web_sys::HtmlElement, selector: &str) -> Option<web_sys::HtmlElement> {
+    root.query_selector(selector)
+        .ok()
+        .flatten()
+        .map(|e| e.unchecked_into())
+}
+
+fn text_of(root: &web_sys::HtmlElement, selector: &str) -> String {
+    find(root, selector)
+        .and_then(|e| e.text_content())
+        .unwrap_or_default()
+}
+
+/// Lets pending effects, microtasks and timers run.
+async fn settle() {
+    for _ in 0..3 {
+        let tick = js_sys::Promise::new(&mut |resolve, _| {
+            let _ = web_sys::window()
+                .expect("window")
+                .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
+        });
+        let _ = wasm_bindgen_futures::JsFuture::from(tick).await;
+    }
+}
+
+/// Waits (bounded) until `check` holds, letting the page work in between.
+async fn until(what: &str, check: impl Fn() -> bool) {
+    for _ in 0..200 {
+        if check() {
+            return;
+        }
+        settle().await;
+    }
+    panic!("never happened: {what}");
+}
+
+fn type_into(root: &web_sys::HtmlElement, selector: &str, text: &str) {
+    let element = find(root, selector).unwrap_or_else(|| panic!("no {selector}"));
+    if let Some(input) = element.dyn_ref::<web_sys::HtmlInputElement>() {
+        input.set_value(text);
+    } else if let Some(area) = element.dyn_ref::<web_sys::HtmlTextAreaElement>() {
+        area.set_value(text);
+    }
+    let event = web_sys::Event::new_with_event_init_dict("input", &{
+        let init = web_sys::EventInit::new();
+        init.set_bubbles(true);
+        init
+    })
+    .expect("an input event");
+    element.dispatch_event(&event).expect("dispatch input");
+}
+
+fn click(root: &web_sys::HtmlElement, selector: &str) {
+    find(root, selector)
+        .unwrap_or_else(|| panic!("no {selector}"))
+        .click();
+}
+
+/// Gives the editor an image by URL, as a person does in the intake.
+async fn use_url(root: &web_sys::HtmlElement) {
+    type_into(root, "[data-testid='image-url']", PIXEL_URL);
+    click(root, "[data-testid='use-url']");
+    until("the URL became the source", || {
+        find(root, "[data-testid='source-preview']").is_some()
+    })
+    .await;
+}
+
+const PIXEL_URL: &str = "https://images.example.com/shop.png";
+
+fn problem_for(params: EditParams, field: Field) -> String {
+    let params = EditParams {
+        image_url: "images/x.png".into(),
+        prompt: if params.prompt.is_empty() {
+            "p".into()
+        } else {
+            params.prompt.clone()
+        },
+        ..params
+    };
+    params
+        .validate()
+        .err()
+        .and_then(|p| p.for_field(field).map(|p| p.message.clone()))
+        .expect("flexedit-api reports a problem")
+}
+
+#[wasm_bindgen_test]
+async fn without_an_image_the_run_button_says_to_choose_one() {
+    let (root, _) = mount(Config::default());
+    settle().await;
+    let run = find(&root, "[data-testid='run']").expect("the run button");
+    assert_eq!(run.text_content().as_deref(), Some("Edit image"));
+    assert!(run.has_attribute("disabled"));
+    assert_eq!(
+        text_of(&root, "[data-testid='run-disabled-reason']"),
+        "Choose an image to edit first."
+    );
+}
+
+#[wasm_bindgen_test]
+async fn every_problem_is_shown_next_to_its_control_as_the_person_types() {
+    let (root, _) = mount(Config::default());
+    use_url(&root).await;
+    type_into(&root, "#field-steps", "0");
+    type_into(&root, "#field-guidance", "abc");
+    type_into(&root, "#field-seed", "1.5");
+    settle().await;
+
+    let steps = problem_for(
+        EditParams {
+            steps: Some(0.0),
+            ..Default::default()
+        },
+        Field::Steps,
+    );
+    let guidance = problem_for(
+        EditParams {
+            guidance: Some(f64::NAN),
+            ..Default::default()
+        },
+        Field::Guidance,
+    );
+    let seed = problem_for(
+        EditParams {
+            seed: Some(1.5),
+            ..Default::default()
+        },
+        Field::Seed,
+    );
+    assert_eq!(text_of(&root, "[data-testid='problem-steps']"), steps);
+    assert_eq!(text_of(&root, "[data-testid='problem-guidance']"), guidance);
+    assert_eq!(text_of(&root, "[data-testid='problem-seed']"), seed);
+    // The prompt is blank too: four problems, all named.
+    assert_eq!(
+        text_of(&root, "[data-testid='run-disabled-reason']"),
+        "Fix 4 problems first: Prompt, Steps, Guidance, Seed."
+    );
+    assert!(
+        find(&root, "[data-testid='run']")
+            .expect("run")
+            .has_attribute("disabled")
+    );
+
+    type_into(&root, "#field-steps", "30");
+    type_into(&root, "#field-guidance", "4");
+    type_into(&root, "#field-seed", "7");
+    type_into(&root, "#field-prompt", "make it blue");
+    settle().await;
+    assert!(find(&root, "[data-testid='problem-steps']").is_none());
+    assert!(
+        !find(&root, "[data-testid='run']")
+            .expect("run")
+            .has_attribute("disabled")
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_run_goes_through_its_phases_and_shows_the_result() {
+    let (root, fake) = mount(Config::default());
+    *fake.hold.borrow_mut() = true;
+    use_url(&root).await;
+    type_into(&root, "#field-prompt", "make it blue");
+    settle().await;
+    click(&root, "[data-testid='run']");
+    until("editing", || {
+        text_of(&root, "[data-testid='phase']").starts_with("Editing… 0 s")
+    })
+    .await;
+    assert_eq!(
+        find(&root, "[data-testid='phase']")
+            .and_then(|p| p.get_attribute("aria-live"))
+            .as_deref(),
+        Some("polite")
+    );
+    assert!(
+        find(&root, "[data-testid='run']")
+            .expect("run")
+            .has_attribute("disabled")
+    );
+    assert_eq!(
+        text_of(&root, "[data-testid='run-disabled-reason']"),
+        "An edit is running. Press Esc or Cancel to stop it."
+    );
+    fake.release();
+    until("done", || {
+        text_of(&root, "[data-testid='phase']") == "Done."
+    })
+    .await;
+    assert!(find(&root, "[data-testid='result']").is_some());
+
+    // The body is exactly what flexedit-api builds, with the URL as the image.
+    let body: serde_json::Value = serde_json::from_str(&fake.bodies.borrow()[0]).expect("json");
+    assert_eq!(body["promptObject"]["imageUrl"], PIXEL_URL);
+    assert_eq!(body["promptObject"]["prompt"], "make it blue");
+    assert!(
+        body["promptObject"]["seed"].is_u64(),
+        "a random seed is chosen and sent"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn cancelling_after_the_edit_was_sent_warns_about_billing() {
+    let (root, fake) = mount(Config::default());
+    *fake.hold.borrow_mut() = true;
+    use_url(&root).await;
+    type_into(&root, "#field-prompt", "slow");
+    settle().await;
+    click(&root, "[data-testid='run']");
+    until("editing", || {
+        text_of(&root, "[data-testid='phase']").starts_with("Editing")
+    })
+    .await;
+    click(&root, "[data-testid='cancel']");
+    settle().await;
+    assert_eq!(
+        text_of(&root, "[data-testid='phase']"),
+        "Cancelled. The edit had already been sent, so it may still be billed."
+    );
+    fake.release();
+    settle().await;
+    // The late answer does not overwrite the cancellation.
+    assert!(text_of(&root, "[data-testid='phase']").starts_with("Cancelled."));
+}
+
+#[wasm_bindgen_test]
+async fn every_error_kind_is_shown_with_its_sentence_and_next_step() {
+    let errors = vec![
+        ApiError::Unauthorized,
+        ApiError::RateLimited,
+        ApiError::InsufficientCredits,
+        ApiError::BadRequest {
+            code: Some("X".into()),
+            message: "busy".into(),
+            details: Some("The size does not match".into()),
+        },
+        ApiError::ProviderFailure {
+            code: Some("NSFW".into()),
+            message: None,
+        },
+        ApiError::UnsupportedModel,
+        ApiError::Server {
+            status: 502,
+            message: Some("Bad Gateway".into()),
+        },
+        ApiError::Unexpected {
+            status: 200,
+            snippet: "<oops>".into(),
+        },
+        ApiError::MissingResult,
+        ApiError::TooLarge,
+        ApiError::Network { stage: Stage::Edit },
+        ApiError::Timeout { stage: Stage::Edit },
+    ];
+    let (root, fake) = mount(Config::default());
+    use_url(&root).await;
+    type_into(&root, "#field-prompt", "keep me");
+    settle().await;
+    for error in errors {
+        *fake.outcome.borrow_mut() = Some(EditOutcome::Failed(error.clone()));
+        click(&root, "[data-testid='run']");
+        until(error.kind(), || {
+            find(&root, "[data-testid='run-error']")
+                .and_then(|e| e.get_attribute("data-kind"))
+                .as_deref()
+                == Some(error.kind())
+        })
+        .await;
+        let shown = text_of(&root, "[data-testid='run-error']");
+        assert!(
+            shown.contains(&error.to_string()),
+            "{shown:?} lacks {error}"
+        );
+        assert!(
+            shown.contains(error.next_step()),
+            "{shown:?} lacks the next step"
+        );
+        if let Some(words) = error.provider_words() {
+            assert_eq!(text_of(&root, "[data-testid='provider-words']"), words);
+        }
+        assert_eq!(
+            shown.contains("may still have been billed"),
+            error.may_have_billed()
+        );
+        // The prompt is untouched.
+        let prompt: web_sys::HtmlTextAreaElement = find(&root, "#field-prompt")
+            .expect("prompt")
+            .unchecked_into();
+        assert_eq!(prompt.value(), "keep me");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn direct_mode_needs_a_key_sends_it_and_forgets_it_on_request() {
+    let storage = web_sys::window()
+        .and_then(|w| w.local_storage().ok().flatten())
+        .expect("storage");
+    let _ = storage.clear();
+    let (root, fake) = mount(Config::default());
+    use_url(&root).await;
+    type_into(&root, "#field-prompt", "p");
+    click(&root, "[data-testid='mode-direct']");
+    settle().await;
+    assert_eq!(
+        text_of(&root, "[data-testid='run-disabled-reason']"),
+        "Enter your API key in Settings, or switch to proxy mode."
+    );
+    type_into(&root, "#settings-key", "k-123");
+    settle().await;
+    assert_eq!(
+        storage.get_item("flexedit.key").ok().flatten(),
+        None,
+        "kept in memory only"
+    );
+    click(&root, "[data-testid='remember-key']");
+    settle().await;
+    assert_eq!(
+        storage.get_item("flexedit.key").ok().flatten().as_deref(),
+        Some("k-123")
+    );
+    click(&root, "[data-testid='run']");
+    until("done", || {
+        text_of(&root, "[data-testid='phase']") == "Done."
+    })
+    .await;
+    assert_eq!(
+        fake.keys.borrow().last().cloned().flatten().as_deref(),
+        Some("k-123")
+    );
+
+    click(&root, "[data-testid='forget-key']");
+    settle().await;
+    assert_eq!(storage.get_item("flexedit.key").ok().flatten(), None);
+    let key: web_sys::HtmlInputElement =
+        find(&root, "#settings-key").expect("key").unchecked_into();
+    assert_eq!(key.value(), "");
+
+    click(&root, "[data-testid='mode-proxy']");
+    settle().await;
+    click(&root, "[data-testid='run']");
+    until("done again", || {
+        fake.bodies.borrow().len() == 2 && text_of(&root, "[data-testid='phase']") == "Done."
+    })
+    .await;
+    assert_eq!(
+        fake.keys.borrow().last().cloned().flatten(),
+        None,
+        "proxy mode sends no key"
+    );
+    let _ = storage.clear();
+}
+
+#[wasm_bindgen_test]
+async fn a_locked_endpoint_is_not_offered_in_settings() {
+    let config = Config {
+        allow_endpoint_change: false,
+        ..Config::default()
+    };
+    let (root, _) = mount(config);
+    settle().await;
+    assert!(find(&root, "[data-testid='settings']").is_some());
+    assert!(find(&root, "[data-testid='endpoint']").is_none());
+    let (open, _) = mount(Config::default());
+    settle().await;
+    assert!(find(&open, "[data-testid='endpoint']").is_some());
+}
