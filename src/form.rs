@@ -77,7 +77,7 @@ fn NumberField(
     // Randomize, Reuse seed).
     let text = RwSignal::new(params.with_untracked(|p| show_number(get(p))));
     Effect::new(move |_| {
-        let value = params.with(|p| get(p));
+        let value = params.with(get);
         let typed = parse_number(&text.get_untracked());
         let same = match (typed, value) {
             (Some(a), Some(b)) => a == b || (a.is_nan() && b.is_nan()),
