@@ -425,3 +425,60 @@ fn base64_png(width: u32, height: u32) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(images::png(width, height))
 }
+
+#[tokio::test]
+async fn before_after_compares_the_source_with_the_result_and_download_saves_its_bytes() {
+    let session = Session::start().await;
+    session.open_editor().await;
+    let dir = TempDir::new("flexedit-e2e-images");
+    session.choose_file(&images::write(dir.path(), "poster.png", &images::png(200, 120))).await;
+    session.fill("field-prompt", "Add the text \"OPEN\" at the top").await;
+    click(&session, "seed-lock").await;
+    session.fill("field-seed", "7").await;
+    click(&session, "run").await;
+    session.wait_for_text("phase", "Done").await;
+
+    let before = session.by_test_id("compare-before").await;
+    let source = session.by_test_id("source-preview").await;
+    assert_eq!(
+        before.attr("src").await.expect("src"),
+        source.attr("src").await.expect("src"),
+        "the before image is the source"
+    );
+    let after = session.by_test_id("result-image").await;
+    let after_src = after.attr("src").await.expect("src").expect("the result has a src");
+    assert!(after_src.contains("/__results/"), "{after_src}");
+
+    // The slider moves the split with the keyboard, and the after image is clipped there.
+    let slider = session.by_test_id("compare-slider").await;
+    let start: f64 = slider.prop("value").await.expect("value").and_then(|v| v.parse().ok()).expect("a number");
+    slider.send_keys(&Key::Left.to_string()).await.expect("press Left");
+    slider.send_keys(&Key::Left.to_string()).await.expect("press Left");
+    let moved: f64 = slider.prop("value").await.expect("value").and_then(|v| v.parse().ok()).expect("a number");
+    assert_eq!(moved, start - 2.0);
+    let clip = after.css_value("clip-path").await.expect("clip-path");
+    assert!(clip.contains(&format!("{}%", moved)), "clip {clip} at {moved}");
+    let toggle = session.by_test_id("compare-toggle").await;
+    let label = toggle.text().await.expect("label");
+    toggle.click().await.expect("toggle");
+    assert_ne!(toggle.text().await.expect("label"), label, "the toggle says what the next click does");
+    session.screenshot("compare").await;
+
+    // Download saves exactly the simulator's bytes under a name made from the prompt.
+    click(&session, "download").await;
+    let (name, bytes) = session.downloaded_file().await;
+    let expected = flexedit_api::download_file_name(
+        "Add the text \"OPEN\" at the top",
+        Some(7),
+        flexedit_api::OutputFormat::Png,
+    );
+    assert!(expected.contains("open") && expected.ends_with("seed-7.png"), "{expected}");
+    assert_eq!(name, expected);
+    let path = after_src
+        .split("/__results/")
+        .nth(1)
+        .and_then(|rest| rest.split('?').next())
+        .expect("a simulator result URL");
+    assert_eq!(bytes, session.stored_asset(path).await);
+    session.close().await;
+}

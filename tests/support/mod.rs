@@ -22,6 +22,8 @@ pub const PATIENCE: Duration = Duration::from_secs(30);
 pub struct Session {
     pub browser: Client,
     pub base_url: String,
+    /// Where the browser saves downloads.
+    pub downloads: TempDir,
     _driver: Child,
     _profile: TempDir,
     stop_server: Option<oneshot::Sender<()>>,
@@ -55,7 +57,8 @@ impl Session {
             .expect("start chromedriver");
         wait_until_listening(&mut driver).await;
         let profile = TempDir::new("flexedit-e2e-profile");
-        let browser = connect(driver_port, &profile.0).await;
+        let downloads = TempDir::new("flexedit-e2e-downloads");
+        let browser = connect(driver_port, &profile.0, &downloads.0).await;
         browser
             .set_window_size(1280, 900)
             .await
@@ -63,6 +66,7 @@ impl Session {
         Session {
             browser,
             base_url: format!("http://{addr}/"),
+            downloads,
             _driver: driver,
             _profile: profile,
             stop_server: Some(stop_server),
@@ -132,6 +136,32 @@ impl Session {
             .send_keys(&path.display().to_string())
             .await
             .expect("choose the file");
+    }
+
+    /// Waits until the browser has finished saving a download, and returns its name and
+    /// bytes. Chromium writes `*.crdownload` until the file is complete.
+    pub async fn downloaded_file(&self) -> (String, Vec<u8>) {
+        let dir = self.downloads.path().to_owned();
+        let finished = async {
+            loop {
+                let done = std::fs::read_dir(&dir).ok().and_then(|entries| {
+                    entries
+                        .filter_map(Result::ok)
+                        .map(|e| e.path())
+                        .find(|p| p.extension().is_none_or(|ext| ext != "crdownload"))
+                });
+                if let Some(path) = done {
+                    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                    let bytes = std::fs::read(&path).expect("read the download");
+                    return (name, bytes);
+                }
+                // The file system gives no event to wait on here; look again shortly.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        };
+        tokio::time::timeout(PATIENCE, finished)
+            .await
+            .unwrap_or_else(|_| panic!("no download finished within {PATIENCE:?}"))
     }
 
     /// Calls the simulator's test-control API.
@@ -212,7 +242,7 @@ impl Session {
     }
 }
 
-async fn connect(driver_port: u16, profile: &Path) -> Client {
+async fn connect(driver_port: u16, profile: &Path, downloads: &Path) -> Client {
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".into(),
@@ -230,6 +260,10 @@ async fn connect(driver_port: u16, profile: &Path) -> Client {
                 "--no-first-run",
                 format!("--user-data-dir={}", profile.display()),
             ],
+            "prefs": {
+                "download.default_directory": downloads.display().to_string(),
+                "download.prompt_for_download": false,
+            },
         }),
     );
     ClientBuilder::new(HttpConnector::new())
