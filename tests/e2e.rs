@@ -431,8 +431,16 @@ async fn before_after_compares_the_source_with_the_result_and_download_saves_its
     let session = Session::start().await;
     session.open_editor().await;
     let dir = TempDir::new("flexedit-e2e-images");
-    session.choose_file(&images::write(dir.path(), "poster.png", &images::png(200, 120))).await;
-    session.fill("field-prompt", "Add the text \"OPEN\" at the top").await;
+    session
+        .choose_file(&images::write(
+            dir.path(),
+            "poster.png",
+            &images::png(200, 120),
+        ))
+        .await;
+    session
+        .fill("field-prompt", "Add the text \"OPEN\" at the top")
+        .await;
     click(&session, "seed-lock").await;
     session.fill("field-seed", "7").await;
     click(&session, "run").await;
@@ -446,22 +454,49 @@ async fn before_after_compares_the_source_with_the_result_and_download_saves_its
         "the before image is the source"
     );
     let after = session.by_test_id("result-image").await;
-    let after_src = after.attr("src").await.expect("src").expect("the result has a src");
+    let after_src = after
+        .attr("src")
+        .await
+        .expect("src")
+        .expect("the result has a src");
     assert!(after_src.contains("/__results/"), "{after_src}");
 
     // The slider moves the split with the keyboard, and the after image is clipped there.
     let slider = session.by_test_id("compare-slider").await;
-    let start: f64 = slider.prop("value").await.expect("value").and_then(|v| v.parse().ok()).expect("a number");
-    slider.send_keys(&Key::Left.to_string()).await.expect("press Left");
-    slider.send_keys(&Key::Left.to_string()).await.expect("press Left");
-    let moved: f64 = slider.prop("value").await.expect("value").and_then(|v| v.parse().ok()).expect("a number");
+    let start: f64 = slider
+        .prop("value")
+        .await
+        .expect("value")
+        .and_then(|v| v.parse().ok())
+        .expect("a number");
+    slider
+        .send_keys(&Key::Left.to_string())
+        .await
+        .expect("press Left");
+    slider
+        .send_keys(&Key::Left.to_string())
+        .await
+        .expect("press Left");
+    let moved: f64 = slider
+        .prop("value")
+        .await
+        .expect("value")
+        .and_then(|v| v.parse().ok())
+        .expect("a number");
     assert_eq!(moved, start - 2.0);
     let clip = after.css_value("clip-path").await.expect("clip-path");
-    assert!(clip.contains(&format!("{}%", moved)), "clip {clip} at {moved}");
+    assert!(
+        clip.contains(&format!("{}%", moved)),
+        "clip {clip} at {moved}"
+    );
     let toggle = session.by_test_id("compare-toggle").await;
     let label = toggle.text().await.expect("label");
     toggle.click().await.expect("toggle");
-    assert_ne!(toggle.text().await.expect("label"), label, "the toggle says what the next click does");
+    assert_ne!(
+        toggle.text().await.expect("label"),
+        label,
+        "the toggle says what the next click does"
+    );
     session.screenshot("compare").await;
 
     // Download saves exactly the simulator's bytes under a name made from the prompt.
@@ -472,7 +507,10 @@ async fn before_after_compares_the_source_with_the_result_and_download_saves_its
         Some(7),
         flexedit_api::OutputFormat::Png,
     );
-    assert!(expected.contains("open") && expected.ends_with("seed-7.png"), "{expected}");
+    assert!(
+        expected.contains("open") && expected.ends_with("seed-7.png"),
+        "{expected}"
+    );
     assert_eq!(name, expected);
     let path = after_src
         .split("/__results/")

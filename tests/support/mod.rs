@@ -151,7 +151,10 @@ impl Session {
                         .find(|p| p.extension().is_none_or(|ext| ext != "crdownload"))
                 });
                 if let Some(path) = done {
-                    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                    let name = path
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
                     let bytes = std::fs::read(&path).expect("read the download");
                     return (name, bytes);
                 }
