@@ -20,6 +20,11 @@ const PENDING_UPLOAD: &str = "images/pending-upload.png";
 /// Upload attempts before giving up; an upload sends nothing billable.
 const UPLOAD_ATTEMPTS: u32 = 3;
 
+/// The span of preparing a file for upload in the browser's performance timeline, where
+/// profilers and scripts/bench-editor read it.
+const PREPARE_MEASURE: &str = "flexedit:prepare";
+const PREPARE_START: &str = "flexedit:prepare-start";
+
 fn now_ms() -> f64 {
     web_sys::window()
         .and_then(|w| w.performance())
@@ -198,9 +203,16 @@ impl EditorState {
         params.image_url = match &source.origin {
             Origin::File { file, .. } => {
                 self.phase.set(Phase::Preparing);
-                let prepared = crate::prepare::prepare(file, &source.name, max_pixels)
-                    .await
-                    .map_err(|e| Failure::prepare(&e))?;
+                let performance = web_sys::window().and_then(|w| w.performance());
+                // The timeline is for observers only: a browser refusing a mark changes nothing.
+                if let Some(performance) = &performance {
+                    let _ = performance.mark(PREPARE_START);
+                }
+                let prepared = crate::prepare::prepare(file, &source.name, max_pixels).await;
+                if let Some(performance) = &performance {
+                    let _ = performance.measure_with_start_mark(PREPARE_MEASURE, PREPARE_START);
+                }
+                let prepared = prepared.map_err(|e| Failure::prepare(&e))?;
                 let upload = Upload {
                     blob: prepared.blob,
                     file_name: prepared.file_name,

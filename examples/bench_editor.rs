@@ -1,0 +1,506 @@
+//! Timings of the editor in headless Chromium, for `scripts/bench-editor`, which builds the
+//! pages, serves each with flexedit-server, starts chromedriver, and passes their URLs:
+//!
+//! ```text
+//! bench_editor load    --driver URL --editor URL --empty URL [--loads 15] [--max-seconds 900]
+//! bench_editor prepare --driver URL --editor URL [--runs 5] [--max-seconds 900]
+//! ```
+//!
+//! `load`: milliseconds from navigation start to the interactive form, measured in the page
+//! by `performance.now()`, for the editor and for an empty Leptos page built the same way.
+//! Every sample is a new browser with a new profile (cold: nothing in the HTTP cache and no
+//! compiled code cached), then one more load of the same page in that browser (warm). The
+//! two pages alternate so that noise from the shared machine lands on both.
+//!
+//! `prepare`: the editor's "flexedit:prepare" measure (decode, downscale, re-encode) for a
+//! 6000 × 4000 JPEG, one new browser per run.
+
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use fantoccini::wd::TimeoutConfiguration;
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use image::codecs::jpeg::JpegEncoder;
+use image::{Rgb, RgbImage};
+use serde_json::{Value, json};
+
+/// The longest any single step may take before the run is called broken.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+/// A whole edit against the simulator includes uploading and editing after the preparation.
+const RUN_PATIENCE: Duration = Duration::from_secs(120);
+
+/// The editor is interactive once a person can both write the prompt and press the button.
+const EDITOR_READY: &[&str] = &["[data-testid='run']", "#field-prompt"];
+const EMPTY_READY: &[&str] = &["[data-testid='ready']"];
+
+const LOAD_BUDGET_RATIO: f64 = 1.5;
+const PREPARE_BUDGET_MS: f64 = 500.0;
+
+/// Installed before any of the page's own scripts run, so the moment the controls appear is
+/// seen however early it comes: an observer attached after navigation returns would miss a
+/// page that rendered while WebDriver was still answering.
+const OBSERVE_READY: &str = r#"
+(() => {
+  const selectors = __SELECTORS__;
+  window.__benchReady = new Promise((resolve) => {
+    const ready = () => selectors.every((s) => document.querySelector(s) !== null);
+    const observer = new MutationObserver(() => {
+      if (ready()) {
+        observer.disconnect();
+        resolve(performance.now());
+      }
+    });
+    observer.observe(document, { childList: true, subtree: true });
+  });
+})();
+"#;
+
+const AWAIT_READY: &str = r#"
+const done = arguments[arguments.length - 1];
+if (window.__benchReady === undefined) {
+  done(null);
+} else {
+  window.__benchReady.then(done);
+}
+"#;
+
+const PREPARE_DURATIONS: &str =
+    "return performance.getEntriesByName('flexedit:prepare', 'measure').map((e) => e.duration);";
+
+#[tokio::main]
+async fn main() {
+    let mut args = std::env::args().skip(1);
+    let command = args.next().unwrap_or_default();
+    let options = Options::parse(args);
+    match command.as_str() {
+        "load" => load(&options).await,
+        "prepare" => prepare(&options).await,
+        _ => {
+            eprintln!("usage: bench_editor load|prepare --driver URL --editor URL [...]");
+            std::process::exit(2);
+        }
+    }
+}
+
+struct Options {
+    driver: String,
+    editor: String,
+    empty: Option<String>,
+    loads: usize,
+    runs: usize,
+    deadline: Instant,
+}
+
+impl Options {
+    fn parse(mut args: impl Iterator<Item = String>) -> Options {
+        let mut driver = None;
+        let mut editor = None;
+        let mut empty = None;
+        let mut loads = 15;
+        let mut runs = 5;
+        let mut max_seconds = 900;
+        while let Some(name) = args.next() {
+            let value = args
+                .next()
+                .unwrap_or_else(|| panic!("{name} needs a value"));
+            let count = || -> usize {
+                value
+                    .parse()
+                    .unwrap_or_else(|_| panic!("{name} takes a count, not {value:?}"))
+            };
+            match name.as_str() {
+                "--driver" => driver = Some(value.trim_end_matches('/').to_owned()),
+                "--editor" => editor = Some(value),
+                "--empty" => empty = Some(value),
+                "--loads" => loads = count(),
+                "--runs" => runs = count(),
+                "--max-seconds" => max_seconds = count() as u64,
+                _ => panic!("unknown option {name}"),
+            }
+        }
+        Options {
+            driver: driver.expect("--driver: chromedriver's URL"),
+            editor: editor.expect("--editor: the URL of the editor"),
+            empty,
+            loads,
+            runs,
+            deadline: Instant::now() + Duration::from_secs(max_seconds),
+        }
+    }
+
+    fn time_left(&self) -> bool {
+        Instant::now() < self.deadline
+    }
+}
+
+/// Each page is loaded first with an empty cache, then again with everything cached.
+const CACHES: [&str; 2] = ["cold", "warm"];
+
+struct Page<'a> {
+    label: &'static str,
+    url: &'a str,
+    ready: &'static [&'static str],
+    /// Milliseconds per load, one list per entry of `CACHES`.
+    samples: [Vec<f64>; 2],
+}
+
+async fn load(options: &Options) {
+    let empty = options
+        .empty
+        .as_deref()
+        .expect("--empty: the URL of the empty page");
+    let mut pages = [
+        Page {
+            label: "flexedit",
+            url: &options.editor,
+            ready: EDITOR_READY,
+            samples: Default::default(),
+        },
+        Page {
+            label: "empty Leptos page",
+            url: empty,
+            ready: EMPTY_READY,
+            samples: Default::default(),
+        },
+    ];
+    // Unrecorded: the first browser start and first reads of the files are slower than any
+    // after them, and would otherwise land on whichever page goes first.
+    for page in &pages {
+        time_to_form(&options.driver, page).await;
+    }
+    for round in 0..options.loads {
+        if !options.time_left() {
+            eprintln!(
+                "bench_editor: time is up after {round} of {} rounds",
+                options.loads
+            );
+            break;
+        }
+        // Alternating which page goes first cancels any drift within a round too.
+        let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+        for index in order {
+            let times = time_to_form(&options.driver, &pages[index]).await;
+            for (samples, time) in pages[index].samples.iter_mut().zip(times) {
+                samples.push(time);
+            }
+        }
+    }
+
+    let [editor, empty] = &pages;
+    println!(
+        "time to an interactive form, ms from navigation start ({} loads each, interleaved)",
+        editor.samples[0].len()
+    );
+    println!(
+        "{:<20} {:<6} {:>9} {:>9} {:>9}",
+        "page", "cache", "median", "p90", "max"
+    );
+    for (c, cache) in CACHES.iter().enumerate() {
+        for page in &pages {
+            let samples = &page.samples[c];
+            println!(
+                "{:<20} {:<6} {:>9.1} {:>9.1} {:>9.1}",
+                page.label,
+                cache,
+                percentile(samples, 0.5),
+                percentile(samples, 0.9),
+                percentile(samples, 1.0),
+            );
+        }
+    }
+    for (c, cache) in CACHES.iter().enumerate() {
+        let ratio = |p| percentile(&editor.samples[c], p) / percentile(&empty.samples[c], p);
+        let (median, p90) = (ratio(0.5), ratio(0.9));
+        println!(
+            "ratio flexedit/empty, {cache}: median {median:.2}×, p90 {p90:.2}× (budget {LOAD_BUDGET_RATIO}×: {})",
+            verdict(median <= LOAD_BUDGET_RATIO)
+        );
+    }
+}
+
+/// One new browser: a load with an empty cache, then one with everything cached. The
+/// second goes to a different URL so Chromium treats it as a navigation, not a reload
+/// (which would revalidate every file).
+async fn time_to_form(driver: &str, page: &Page<'_>) -> [f64; 2] {
+    let browser = Browser::start(driver).await;
+    let observer = OBSERVE_READY.replace(
+        "__SELECTORS__",
+        &serde_json::to_string(page.ready).expect("selectors as JSON"),
+    );
+    browser.on_every_document(&observer).await;
+    // A person's first visit happens in a browser that is already running: a not-found
+    // answer from the same server starts the page's renderer and connection without
+    // caching anything the page loads.
+    browser
+        .client
+        .goto(&format!("{}bench-warm-up.txt", page.url))
+        .await
+        .expect("open a not-found page");
+    let cold = browser.ready_at(page.url).await;
+    let warm = browser.ready_at(&format!("{}?warm", page.url)).await;
+    browser.close().await;
+    [cold, warm]
+}
+
+async fn prepare(options: &Options) {
+    let images = TempDir::new("flexedit-bench-images");
+    let started = Instant::now();
+    let photo = write_photo(images.path(), 6000, 4000);
+    let bytes = std::fs::metadata(&photo).map(|m| m.len()).unwrap_or(0);
+    eprintln!(
+        "bench_editor: wrote a 6000 × 4000 JPEG of {:.1} MB in {:.1} s",
+        bytes as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    );
+
+    let mut durations = Vec::new();
+    for run in 0..options.runs {
+        if !options.time_left() {
+            eprintln!(
+                "bench_editor: time is up after {run} of {} runs",
+                options.runs
+            );
+            break;
+        }
+        durations.push(prepare_once(options, &photo).await);
+    }
+    let median = percentile(&durations, 0.5);
+    let max = percentile(&durations, 1.0);
+    println!(
+        "prepare a 6000 × 4000 JPEG ({:.1} MB) for upload, {} runs",
+        bytes as f64 / 1e6,
+        durations.len()
+    );
+    println!(
+        "median {median:.0} ms, max {max:.0} ms (budget {PREPARE_BUDGET_MS:.0} ms: {})",
+        verdict(max <= PREPARE_BUDGET_MS)
+    );
+}
+
+async fn prepare_once(options: &Options, photo: &Path) -> f64 {
+    let browser = Browser::start(&options.driver).await;
+    let client = &browser.client;
+    client.goto(&options.editor).await.expect("open the editor");
+    client
+        .wait()
+        .at_most(PATIENCE)
+        .for_element(Locator::Css("[data-testid='file-input']"))
+        .await
+        .expect("the file input")
+        .send_keys(&photo.display().to_string())
+        .await
+        .expect("choose the photo");
+    browser
+        .wait_for_text("source-info", "6000 × 4000", PATIENCE)
+        .await;
+    let prompt = client
+        .find(Locator::Id("field-prompt"))
+        .await
+        .expect("the prompt field");
+    prompt
+        .send_keys("Add the text \"SALE\" at the top")
+        .await
+        .expect("type the prompt");
+    client
+        .find(Locator::Css("[data-testid='run']"))
+        .await
+        .expect("the run button")
+        .click()
+        .await
+        .expect("press the run button");
+    browser.wait_for_text("phase", "Done", RUN_PATIENCE).await;
+    let durations = client
+        .execute(PREPARE_DURATIONS, Vec::new())
+        .await
+        .expect("read the performance timeline");
+    let duration = durations
+        .as_array()
+        .and_then(|all| all.last())
+        .and_then(Value::as_f64)
+        .unwrap_or_else(|| panic!("no flexedit:prepare measure in the page: {durations}"));
+    browser.close().await;
+    duration
+}
+
+/// A photo-like JPEG: smooth light with fine grain, at a camera's usual quality, so the
+/// decoder does the work a real photo costs rather than racing through flat colour.
+fn write_photo(dir: &Path, width: u32, height: u32) -> PathBuf {
+    let image = RgbImage::from_fn(width, height, |x, y| {
+        let grain = (x.wrapping_mul(73_856_093) ^ y.wrapping_mul(19_349_663)) % 24;
+        let shade = |v: u32| (v + grain).min(255) as u8;
+        Rgb([
+            shade(x * 220 / width),
+            shade(y * 220 / height),
+            shade((x + y) * 110 / (width + height) + 60),
+        ])
+    });
+    let path = dir.join("photo-6000x4000.jpg");
+    let file = std::fs::File::create(&path).expect("create the photo");
+    JpegEncoder::new_with_quality(BufWriter::new(file), 90)
+        .encode_image(&image)
+        .expect("encode the photo");
+    path
+}
+
+/// Headless Chromium with the end-to-end tests' flags and a profile of its own.
+struct Browser {
+    client: Client,
+    driver: String,
+    _profile: TempDir,
+}
+
+impl Browser {
+    async fn start(driver: &str) -> Browser {
+        let profile = TempDir::new("flexedit-bench-profile");
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+                "args": [
+                    "--headless=new",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-dev-shm-usage",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--disable-quic",
+                    "--no-first-run",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ],
+            }),
+        );
+        let client = ClientBuilder::new(HttpConnector::new())
+            .capabilities(caps)
+            .connect(driver)
+            .await
+            .unwrap_or_else(|err| panic!("chromedriver did not start a browser: {err}"));
+        client
+            .set_window_size(1280, 900)
+            .await
+            .expect("size the window");
+        client
+            .update_timeouts(TimeoutConfiguration::new(
+                Some(PATIENCE),
+                Some(PATIENCE),
+                Some(Duration::ZERO),
+            ))
+            .await
+            .expect("set the timeouts");
+        Browser {
+            client,
+            driver: driver.to_owned(),
+            _profile: profile,
+        }
+    }
+
+    /// Runs `script` in every document this browser opens from now on, before the page's
+    /// own scripts. WebDriver has no such command; chromedriver passes this one to Chromium.
+    async fn on_every_document(&self, script: &str) {
+        let session = self
+            .client
+            .session_id()
+            .await
+            .expect("ask for the session id")
+            .expect("a session id");
+        let response = reqwest::Client::new()
+            .post(format!(
+                "{}/session/{session}/goog/cdp/execute",
+                self.driver
+            ))
+            .json(&json!({
+                "cmd": "Page.addScriptToEvaluateOnNewDocument",
+                "params": { "source": script },
+            }))
+            .timeout(PATIENCE)
+            .send()
+            .await
+            .expect("reach chromedriver");
+        assert!(
+            response.status().is_success(),
+            "chromedriver refused the script: {}",
+            response.text().await.unwrap_or_default()
+        );
+    }
+
+    /// Opens `url` and answers the page's `performance.now()` when its controls appeared.
+    async fn ready_at(&self, url: &str) -> f64 {
+        self.client.goto(url).await.expect("open the page");
+        let at = self
+            .client
+            .execute_async(AWAIT_READY, Vec::new())
+            .await
+            .unwrap_or_else(|err| panic!("{url} never showed its controls: {err}"));
+        at.as_f64()
+            .unwrap_or_else(|| panic!("{url}: the timing script did not run in the page"))
+    }
+
+    async fn wait_for_text(&self, id: &str, text: &str, patience: Duration) {
+        let xpath = format!("//*[@data-testid='{id}'][contains(normalize-space(.), '{text}')]");
+        if let Err(err) = self
+            .client
+            .wait()
+            .at_most(patience)
+            .for_element(Locator::XPath(&xpath))
+            .await
+        {
+            let shown = match self
+                .client
+                .find(Locator::Css(&format!("[data-testid='{id}']")))
+                .await
+            {
+                Ok(element) => element.text().await.unwrap_or_default(),
+                Err(_) => "(not on the page)".into(),
+            };
+            panic!("data-testid={id} never showed {text:?}; it shows {shown:?} ({err})");
+        }
+    }
+
+    async fn close(self) {
+        let _ = self.client.close().await;
+    }
+}
+
+/// Nearest-rank percentile: a value that was measured, never an interpolation.
+fn percentile(samples: &[f64], p: f64) -> f64 {
+    if samples.is_empty() {
+        return f64::NAN;
+    }
+    let mut sorted = samples.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let rank = (p * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn verdict(within: bool) -> &'static str {
+    if within { "within" } else { "OVER" }
+}
+
+/// A fresh folder removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(prefix: &str) -> TempDir {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        let path = std::env::temp_dir().join(format!("{prefix}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&path).expect("create a temporary folder");
+        TempDir(path)
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
