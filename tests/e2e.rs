@@ -55,6 +55,19 @@ async fn uploads(session: &Session) -> Vec<Value> {
         .unwrap_or_default()
 }
 
+/// The editor open on a 64 × 64 PNG with `prompt` typed: where most runs start.
+async fn editor_with_small_image(prompt: &str) -> (Session, TempDir) {
+    let session = Session::start().await;
+    session.open_editor().await;
+    let dir = TempDir::new("flexedit-e2e-images");
+    session
+        .choose_file(&images::write(dir.path(), "a.png", &images::png(64, 64)))
+        .await;
+    session.wait_for_text("source-info", "64 × 64").await;
+    session.fill("field-prompt", prompt).await;
+    (session, dir)
+}
+
 async fn click(session: &Session, id: &str) {
     session
         .by_test_id(id)
@@ -207,14 +220,7 @@ async fn a_sideways_phone_photo_arrives_upright_and_a_huge_one_is_downscaled() {
 
 #[tokio::test]
 async fn each_simulated_fault_shows_its_message_and_keeps_the_form() {
-    let session = Session::start().await;
-    session.open_editor().await;
-    let dir = TempDir::new("flexedit-e2e-images");
-    session
-        .choose_file(&images::write(dir.path(), "a.png", &images::png(64, 64)))
-        .await;
-    session.wait_for_text("source-info", "64 × 64").await;
-    session.fill("field-prompt", "keep this prompt").await;
+    let (session, _images) = editor_with_small_image("keep this prompt").await;
     session.fill("field-steps", "12").await;
 
     let cases = [
@@ -264,13 +270,7 @@ async fn each_simulated_fault_shows_its_message_and_keeps_the_form() {
 
 #[tokio::test]
 async fn cancel_while_editing_says_it_may_still_be_billed() {
-    let session = Session::start().await;
-    session.open_editor().await;
-    let dir = TempDir::new("flexedit-e2e-images");
-    session
-        .choose_file(&images::write(dir.path(), "a.png", &images::png(64, 64)))
-        .await;
-    session.fill("field-prompt", "slow one").await;
+    let (session, _images) = editor_with_small_image("slow one").await;
     session.arm("slow").await;
     click(&session, "run").await;
     session.wait_for_text("phase", "Editing").await;
@@ -340,13 +340,7 @@ async fn proxy_mode_sends_no_key_and_direct_mode_sends_the_persons_key() {
 
 #[tokio::test]
 async fn edit_this_result_chains_without_uploading_again() {
-    let session = Session::start().await;
-    session.open_editor().await;
-    let dir = TempDir::new("flexedit-e2e-images");
-    session
-        .choose_file(&images::write(dir.path(), "a.png", &images::png(64, 64)))
-        .await;
-    session.fill("field-prompt", "first").await;
+    let (session, _images) = editor_with_small_image("first").await;
     click(&session, "run").await;
     session.wait_for_text("phase", "Done").await;
     click(&session, "edit-this-result").await;
