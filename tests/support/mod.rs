@@ -73,13 +73,14 @@ impl Session {
         }
     }
 
-    /// Opens the editor and waits until the wasm app has rendered its shell.
+    /// Opens the editor and waits until it is ready for an image: the wasm app has
+    /// rendered its shell, read config.json and shown the intake.
     pub async fn open_editor(&self) {
         self.browser
             .goto(&self.base_url)
             .await
             .expect("open the page");
-        self.wait_for_test_id("app").await;
+        self.wait_for_test_id("drop-zone").await;
     }
 
     /// Waits until the element with `data-testid=id` shows text containing `text`.
