@@ -4,14 +4,21 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::config::Config;
-use crate::editor::Editor;
+use crate::editor::{Editor, Wiring};
 use crate::transport::{BrowserTransport, Transport};
+use leptos::callback::UnsyncCallback;
 
 /// Reads `config.json` beside index.html. A missing or broken file leaves the defaults in
 /// force and says so; the editor always starts.
 async fn load_config() -> (Config, Option<String>) {
+    load_config_from("config.json").await
+}
+
+/// The same from a given address: embedded editors read the config.json beside the
+/// editor's own files, not beside the host page.
+pub async fn load_config_from(url: &str) -> (Config, Option<String>) {
     let defaults = Config::default();
-    let response = match gloo_net::http::Request::get("config.json").send().await {
+    let response = match gloo_net::http::Request::get(url).send().await {
         Ok(response) => response,
         Err(_) => {
             return (
@@ -47,7 +54,7 @@ pub fn App() -> impl IntoView {
     let loaded = RwSignal::new_local(None::<(Config, Option<String>)>);
     spawn_local(async move { loaded.set(Some(load_config().await)) });
     let transport: Rc<dyn Transport> = Rc::new(BrowserTransport);
-    view! { <Shell loaded transport/> }
+    view! { <Shell loaded transport page=true/> }
 }
 
 /// The shell around an editor whose configuration is given, so tests can mount it with
@@ -56,6 +63,12 @@ pub fn App() -> impl IntoView {
 pub fn Shell(
     loaded: RwSignal<Option<(Config, Option<String>)>, LocalStorage>,
     transport: Rc<dyn Transport>,
+    /// See [`Editor`]'s `page`.
+    #[prop(optional)]
+    page: bool,
+    /// See [`Editor`]'s `on_ready`.
+    #[prop(optional_no_strip)]
+    on_ready: Option<UnsyncCallback<Wiring>>,
 ) -> impl IntoView {
     let transport = StoredValue::new_local(transport);
     view! {
@@ -78,7 +91,7 @@ pub fn Shell(
                                             </p>
                                         }
                                     })}
-                                <Editor config transport=transport.get_value()/>
+                                <Editor config transport=transport.get_value() page on_ready/>
                             }
                         })
                 }}

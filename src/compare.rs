@@ -87,12 +87,15 @@ fn format_percent(p: f64) -> String {
 
 /// The box style that keeps the image's shape before and after it loads, and keeps a tall
 /// image from running past the screen.
-fn box_style(size: Option<(u32, u32)>) -> String {
+/// The stage's `aspect-ratio` and `width`, set as properties rather than a `style`
+/// attribute, which a Content-Security-Policy without 'unsafe-inline' refuses.
+fn box_shape(size: Option<(u32, u32)>) -> (String, Option<String>) {
     match size {
-        Some((w, h)) if w > 0 && h > 0 => {
-            format!("aspect-ratio: {w} / {h}; width: min(100%, calc(70vh * {w} / {h}));")
-        }
-        _ => "aspect-ratio: 4 / 3;".to_owned(),
+        Some((w, h)) if w > 0 && h > 0 => (
+            format!("{w} / {h}"),
+            Some(format!("min(100%, calc(70vh * {w} / {h}))")),
+        ),
+        _ => ("4 / 3".to_owned(), None),
     }
 }
 
@@ -232,7 +235,8 @@ pub fn Compare(
             <div
                 class="compare-stage"
                 class:compare-dragging=move || dragging.get()
-                style=move || box_style(shape())
+                style:aspect-ratio=move || box_shape(shape()).0
+                style:width=move || box_shape(shape()).1
                 on:pointerdown=on_pointerdown
                 on:pointermove=on_pointermove
                 on:pointerup=stop_drag

@@ -1,6 +1,7 @@
 //! Configuration, resolved once at start: built-in defaults, then `config.json` beside
-//! index.html, then the person's own settings where the configuration allows. Never the
-//! page's URL: a link must not be able to point the page at a foreign endpoint.
+//! index.html, then the options of an embedding page, then the person's own settings where
+//! the configuration allows. Never the page's URL: a link must not be able to point the
+//! page at a foreign endpoint.
 
 use flexedit_api::{DEFAULT_MAX_SOURCE_BYTES, DEFAULT_MAX_UPLOAD_PIXELS, EditParams, Mode};
 use serde::Deserialize;
@@ -38,7 +39,7 @@ impl Default for Config {
 
 /// `config.json` as written by a host; every field optional, unknown fields refused so a
 /// typo is reported instead of silently ignored.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ConfigFile {
     pub endpoint: Option<String>,
@@ -69,9 +70,15 @@ impl From<ModeName> for Mode {
 impl Config {
     /// Applies a host's config.json on top of these values. The error is a sentence for
     /// the notice the page shows; the defaults stay in force.
-    pub fn apply_json(mut self, text: &str) -> Result<Self, String> {
+    pub fn apply_json(self, text: &str) -> Result<Self, String> {
         let file: ConfigFile = serde_json::from_str(text)
             .map_err(|e| format!("config.json could not be read ({e}); using the defaults."))?;
+        Ok(self.apply(file))
+    }
+
+    /// Applies the fields a host set (in config.json or as embedding options); the fields
+    /// it left out keep their values.
+    pub fn apply(mut self, file: ConfigFile) -> Self {
         if let Some(endpoint) = file.endpoint {
             self.endpoint = endpoint.trim().trim_end_matches('/').to_owned();
         }
@@ -93,6 +100,6 @@ impl Config {
         if let Some(defaults) = file.defaults {
             self.defaults = defaults;
         }
-        Ok(self)
+        self
     }
 }

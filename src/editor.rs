@@ -3,6 +3,7 @@
 use std::rc::Rc;
 
 use flexedit_api::{ApiError, EditOutcome, EditParams, Field, Problem, Problems, Stage};
+use leptos::callback::UnsyncCallback;
 use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -338,14 +339,63 @@ fn FailureView(failure: Failure) -> impl IntoView {
     }
 }
 
+/// What a page embedding the editor reaches it through (see `crate::embed`).
+#[derive(Clone, Copy)]
+pub struct Wiring {
+    pub state: EditorState,
+    pub settings: Settings,
+    /// The configuration in force; a host may change it while the editor runs.
+    pub config: RwSignal<Config, LocalStorage>,
+    /// The editor's outermost element, to tell its own events from the host page's.
+    pub root: NodeRef<leptos::html::Div>,
+}
+
+impl Wiring {
+    /// Applies a new configuration: endpoint, mode, locks and limits at once; new
+    /// parameter defaults replace the form's values, keeping a prompt the defaults lack.
+    pub fn apply_config(&self, config: Config) {
+        let Some(previous) = self.config.try_get_untracked() else {
+            return;
+        };
+        self.settings.apply_config(&previous, &config);
+        if config.defaults != previous.defaults {
+            let mut params = config.defaults.clone();
+            if params.prompt.is_empty() {
+                params.prompt = self.state.params.get_untracked().prompt;
+            }
+            self.state.params.set(params);
+        }
+        self.config.set(config);
+    }
+}
+
+/// Whether a window event concerns this editor: the editor owns the page, or the event
+/// happened inside it (shadow roots included: the composed path crosses them).
+fn is_ours(event: &web_sys::Event, root: Option<&web_sys::HtmlDivElement>, page: bool) -> bool {
+    page || root.is_some_and(|root| event.composed_path().includes(root, 0))
+}
+
 #[component]
-pub fn Editor(config: Config, transport: Rc<dyn Transport>) -> impl IntoView {
+pub fn Editor(
+    config: Config,
+    transport: Rc<dyn Transport>,
+    /// The editor owns the page: it answers keys pressed anywhere and keeps files dropped
+    /// beside the drop zone from replacing the page. Embedded editors answer only events
+    /// inside themselves.
+    #[prop(optional)]
+    page: bool,
+    /// Called once the editor exists, with the handles an embedding page uses.
+    #[prop(optional_no_strip)]
+    on_ready: Option<UnsyncCallback<Wiring>>,
+) -> impl IntoView {
     let state = EditorState::new(&config);
     let settings = Settings::new(&config);
     let connection = Signal::derive(move || settings.connection());
     provide_context(Network::new(transport.clone(), connection));
-    let max_pixels = config.max_upload_pixels;
-    let max_source_bytes = config.max_source_bytes;
+    let config = RwSignal::new_local(config);
+    let root = NodeRef::<leptos::html::Div>::new();
+    let max_pixels = Signal::derive(move || config.with(|c| c.max_upload_pixels));
+    let max_source_bytes = Signal::derive(move || config.with(|c| c.max_source_bytes));
 
     let problems = Signal::derive(move || {
         let source = state.source.get();
@@ -382,12 +432,16 @@ pub fn Editor(config: Config, transport: Rc<dyn Transport>) -> impl IntoView {
             state.run(
                 transport.get_value(),
                 connection.get_untracked(),
-                max_pixels,
+                max_pixels.get_untracked(),
             );
         }
     };
 
+    let ours = move |event: &web_sys::Event| is_ours(event, root.get_untracked().as_ref(), page);
     let keys = window_event_listener(ev::keydown, move |event| {
+        if !ours(&event) {
+            return;
+        }
         if event.key() == "Enter" && (event.ctrl_key() || event.meta_key()) {
             event.prevent_default();
             run();
@@ -396,20 +450,41 @@ pub fn Editor(config: Config, transport: Rc<dyn Transport>) -> impl IntoView {
         }
     });
     let paste = window_event_listener(ev::paste, move |event| {
+        if !ours(&event) {
+            return;
+        }
         if let Some((blob, name)) = crate::intake::image_from_clipboard(&event) {
             event.prevent_default();
             spawn_local(async move {
-                if let Ok(source) =
-                    crate::intake::source_from_blob(blob, name, max_source_bytes).await
-                {
+                let limit = max_source_bytes.get_untracked();
+                if let Ok(source) = crate::intake::source_from_blob(blob, name, limit).await {
                     state.set_source(source);
                 }
             });
         }
     });
+    // A file dropped beside the drop zone would otherwise replace the page with itself.
+    let drops = page.then(|| {
+        let guard = |event: ev::DragEvent| {
+            if event
+                .data_transfer()
+                .is_some_and(|d| d.types().includes(&"Files".into(), 0))
+            {
+                event.prevent_default();
+            }
+        };
+        (
+            window_event_listener(ev::dragover, guard),
+            window_event_listener(ev::drop, guard),
+        )
+    });
     on_cleanup(move || {
         keys.remove();
         paste.remove();
+        if let Some((over, drop)) = drops {
+            over.remove();
+            drop.remove();
+        }
     });
 
     let code_request = Signal::derive(move || {
@@ -418,6 +493,15 @@ pub fn Editor(config: Config, transport: Rc<dyn Transport>) -> impl IntoView {
             .params
             .with(|p| params_for(source.as_ref(), p).validate().ok())
     });
+    if let Some(on_ready) = on_ready {
+        on_ready.run(Wiring {
+            state,
+            settings,
+            config,
+            root,
+        });
+    }
+
     let code_endpoint = Signal::derive(move || {
         let endpoint = settings.endpoint.get();
         if endpoint.is_empty() {
@@ -433,11 +517,11 @@ pub fn Editor(config: Config, transport: Rc<dyn Transport>) -> impl IntoView {
     let retry = Callback::new(move |()| run());
 
     view! {
-        <div class="editor-grid">
+        <div class="editor-grid" node_ref=root>
             <section class="pane pane-input" aria-label="Image and parameters">
                 <crate::intake::Intake
                     source=state.source
-                    max_source_bytes=config.max_source_bytes
+                    max_source_bytes=max_source_bytes
                     max_upload_pixels=max_pixels
                     on_source=Callback::new(move |source| state.set_source(source))
                 />

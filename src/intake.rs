@@ -91,6 +91,32 @@ fn first_file(data: &DataTransfer) -> Option<(Blob, String)> {
     Some((file.clone().into(), name))
 }
 
+/// An image address as typed or passed by a host, checked by flexedit-api; the error is
+/// the sentence for the person.
+pub fn checked_url(raw: &str) -> Result<String, String> {
+    match check_image_ref(raw.trim()) {
+        Ok(ImageRef::Url(url)) => Ok(url),
+        Ok(ImageRef::AssetPath(_)) => Err(
+            "Enter the image's full address, starting with https://, or choose a file instead."
+                .to_owned(),
+        ),
+        Err(problem) => Err(problem.message),
+    }
+}
+
+/// An image URL as a source. Its dimensions are unknown when the page cannot load it
+/// itself (the provider may still reach it), so that is no refusal.
+pub async fn source_from_url(url: String) -> Source {
+    let dimensions = natural_size(&url).await;
+    Source {
+        name: name_from_url(&url),
+        origin: Origin::Url(url.clone()),
+        preview_url: url,
+        size: None,
+        dimensions,
+    }
+}
+
 /// Makes `new` the current source and revokes the object URL of the one it replaces, so a
 /// session of many images does not keep every one of them in memory.
 pub fn replace_source(signal: RwSignal<Option<Source>, LocalStorage>, new: Source) {
@@ -111,9 +137,11 @@ pub fn Intake(
     #[prop(into)]
     source: Signal<Option<Source>, LocalStorage>,
     /// Larger files are refused before they are read.
-    max_source_bytes: u64,
+    #[prop(into)]
+    max_source_bytes: Signal<u64>,
     /// Larger images are downscaled before upload; the preview says to what size.
-    max_upload_pixels: u64,
+    #[prop(into)]
+    max_upload_pixels: Signal<u64>,
     /// Called with each accepted source; the caller owns it from then on (see
     /// [`replace_source`]).
     on_source: Callback<Source>,
@@ -159,7 +187,7 @@ pub fn Intake(
     let take_file = move |blob: Blob, name: String| {
         let ticket = begin();
         spawn_local(async move {
-            let outcome = source_from_blob(blob, name, max_source_bytes).await;
+            let outcome = source_from_blob(blob, name, max_source_bytes.get_untracked()).await;
             if !is_latest(ticket) {
                 if let Ok(source) = outcome {
                     source.release();
@@ -173,29 +201,24 @@ pub fn Intake(
         });
     };
 
-    let take_url = move |raw: String| match check_image_ref(raw.trim()) {
-        Ok(ImageRef::Url(url)) => {
+    let take_url = move |raw: String| match checked_url(&raw) {
+        Ok(url) => {
             let ticket = begin();
             spawn_local(async move {
-                let dimensions = natural_size(&url).await;
+                let source = source_from_url(url).await;
                 if !is_latest(ticket) {
                     return;
                 }
-                unshown_url.set(dimensions.is_none().then(|| url.clone()));
-                accept(Source {
-                    name: name_from_url(&url),
-                    origin: Origin::Url(url.clone()),
-                    preview_url: url,
-                    size: None,
-                    dimensions,
-                });
+                unshown_url.set(
+                    source
+                        .dimensions
+                        .is_none()
+                        .then(|| source.preview_url.clone()),
+                );
+                accept(source);
             });
         }
-        Ok(ImageRef::AssetPath(_)) => refuse_now(
-            "Enter the image's full address, starting with https://, or choose a file instead."
-                .to_owned(),
-        ),
-        Err(problem) => refuse_now(problem.message),
+        Err(message) => refuse_now(message),
     };
 
     let on_change = move |_| {
@@ -251,7 +274,7 @@ pub fn Intake(
     };
 
     let dragging = move || drag_depth.get() > 0;
-    let limit = format_bytes(max_source_bytes);
+    let limit = move || format_bytes(max_source_bytes.get());
 
     view! {
         <section class="intake" aria-label="Source image" data-testid="intake">
@@ -289,7 +312,7 @@ pub fn Intake(
                     node_ref=file_input
                     on:change=on_change
                 />
-                <p class="intake-formats">{format!("PNG, JPEG or WebP, up to {limit}.")}</p>
+                <p class="intake-formats">{move || format!("PNG, JPEG or WebP, up to {}.", limit())}</p>
             </div>
             <form class="intake-url" novalidate on:submit=on_submit>
                 <label>
@@ -342,7 +365,7 @@ pub fn Intake(
                         }
                     })
             }}
-            {move || source.get().map(|source| preview(&source, max_upload_pixels))}
+            {move || source.get().map(|source| preview(&source, max_upload_pixels.get()))}
         </section>
     }
 }

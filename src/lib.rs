@@ -1,10 +1,12 @@
-//! flexedit: the web app. `main.rs` only mounts; the editor lives in the modules here.
+//! flexedit: the web app. `embed.js` (web/embed.js) starts the module and calls
+//! [`embed::mount`]; the editor lives in the modules here.
 
 mod app;
 pub mod code_view;
 pub mod compare;
 pub mod config;
 pub mod editor;
+pub mod embed;
 pub mod form;
 pub mod intake;
 pub mod prepare;
@@ -18,9 +20,3 @@ pub use app::{App, Shell};
 
 /// The version shown in the page, so a person can say which build they run.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-
-/// Mounts the editor on the page's body.
-pub fn start() {
-    console_error_panic_hook::set_once();
-    leptos::mount::mount_to_body(App);
-}

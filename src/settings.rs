@@ -54,8 +54,8 @@ pub struct Settings {
     pub mode: RwSignal<Mode>,
     pub key: RwSignal<String>,
     pub remember_key: RwSignal<bool>,
-    pub allow_endpoint_change: bool,
-    pub allow_mode_change: bool,
+    pub allow_endpoint_change: RwSignal<bool>,
+    pub allow_mode_change: RwSignal<bool>,
 }
 
 impl Settings {
@@ -83,8 +83,21 @@ impl Settings {
             mode: RwSignal::new(mode),
             remember_key: RwSignal::new(remembered.is_some()),
             key: RwSignal::new(remembered.unwrap_or_default()),
-            allow_endpoint_change: config.allow_endpoint_change,
-            allow_mode_change: config.allow_mode_change,
+            allow_endpoint_change: RwSignal::new(config.allow_endpoint_change),
+            allow_mode_change: RwSignal::new(config.allow_mode_change),
+        }
+    }
+
+    /// A host changed the configuration while the editor runs: its endpoint and mode take
+    /// effect now, and the person's saved choices count again only where still allowed.
+    pub fn apply_config(&self, previous: &Config, config: &Config) {
+        self.allow_endpoint_change.set(config.allow_endpoint_change);
+        self.allow_mode_change.set(config.allow_mode_change);
+        if config.endpoint != previous.endpoint || !config.allow_endpoint_change {
+            self.endpoint.set(config.endpoint.clone());
+        }
+        if config.mode != previous.mode || !config.allow_mode_change {
+            self.mode.set(config.mode);
         }
     }
 
@@ -100,9 +113,11 @@ impl Settings {
         let choices = Choices {
             endpoint: self
                 .allow_endpoint_change
+                .get_untracked()
                 .then(|| self.endpoint.get_untracked()),
             mode: self
                 .allow_mode_change
+                .get_untracked()
                 .then(|| self.mode.get_untracked().into()),
         };
         if let (Some(storage), Ok(text)) = (local_storage(), serde_json::to_string(&choices)) {
@@ -135,7 +150,7 @@ pub fn SettingsPanel(settings: Settings) -> impl IntoView {
     view! {
         <details class="settings" data-testid="settings">
             <summary>"Settings"</summary>
-            <fieldset class="mode" disabled=!settings.allow_mode_change>
+            <fieldset class="mode" disabled=move || !settings.allow_mode_change.get()>
                 <legend>"How requests are sent"</legend>
                 <label class="check">
                     <input
@@ -166,8 +181,9 @@ pub fn SettingsPanel(settings: Settings) -> impl IntoView {
                     "Directly to the provider with my API key"
                 </label>
             </fieldset>
-            {settings
+            {move || settings
                 .allow_endpoint_change
+                .get()
                 .then(|| {
                     view! {
                         <div class="field">

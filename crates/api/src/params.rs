@@ -501,7 +501,7 @@ impl IntoIterator for Problems {
 /// `None` means "the provider's default" and is left out of the request, as is
 /// [`AspectRatio::MatchInput`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct EditParams {
     /// An asset path from the upload, or an absolute http(s) URL.
     pub image_url: String,

@@ -75,6 +75,9 @@ pub struct Args {
         value_delimiter = ','
     )]
     pub allow_origins: Vec<String>,
+    /// Serve the page under this path, e.g. /tools/editor/ (the API stays at /api).
+    #[arg(long, env = "FLEXEDIT_BASE_PATH", default_value = "/")]
+    pub base_path: String,
     /// Who may embed the page in a frame (CSP frame-ancestors), e.g. https://dash.example.com.
     #[arg(
         long,
@@ -138,6 +141,10 @@ pub struct Args {
 pub enum CliError {
     #[error("--role proxy needs the provider key in the {KEY_VARIABLE} environment variable")]
     ProxyWithoutKey,
+    #[error(
+        "--base-path {0:?} cannot serve the page: use a path such as /tools/editor/ (letters, digits, - _ . ~; not under /api)"
+    )]
+    BasePath(String),
 }
 
 impl Args {
@@ -176,6 +183,8 @@ impl Args {
         config.body_limit = self.body_limit;
         config.rate_limit_per_minute = (self.rate_limit > 0).then_some(self.rate_limit);
         config.allowed_origins = self.allow_origins;
+        config.base_path = crate::config::normalize_base_path(&self.base_path)
+            .ok_or(CliError::BasePath(self.base_path))?;
         config.frame_ancestors = self.frame_ancestors;
         config.connect_src = self.connect_src;
         if !self.result_hosts.is_empty() {

@@ -126,6 +126,9 @@ pub struct ProxyConfig {
 pub struct Config {
     /// The built page (index.html, the wasm and its loader); `None` serves the API only.
     pub dist: Option<PathBuf>,
+    /// Where the page is served: `/`, or a sub-path such as `/tools/editor/` (always with
+    /// a leading and a trailing slash; see [`normalize_base_path`]). The API stays at `/api`.
+    pub base_path: String,
     pub role: Role,
     /// Largest request body accepted on the API routes.
     pub body_limit: usize,
@@ -149,6 +152,7 @@ impl Config {
     fn with_role(dist: Option<PathBuf>, role: Role) -> Self {
         Self {
             dist,
+            base_path: "/".to_owned(),
             role,
             body_limit: DEFAULT_BODY_LIMIT,
             rate_limit_per_minute: Some(DEFAULT_RATE_LIMIT_PER_MINUTE),
@@ -219,5 +223,47 @@ mod tests {
         let shown = format!("{config:?}");
         assert!(!shown.contains("sk-very-secret"), "{shown}");
         assert!(shown.contains("<redacted>"));
+    }
+}
+
+/// `tools/editor`, `/tools/editor` and `/tools/editor/` all mean `/tools/editor/`; empty
+/// means `/`. `None` for a path that cannot serve the page (a query, `..`, or under `/api`).
+pub fn normalize_base_path(raw: &str) -> Option<String> {
+    let trimmed = raw.trim().trim_matches('/');
+    if trimmed.is_empty() {
+        return Some("/".to_owned());
+    }
+    let valid = trimmed.split('/').all(|segment| {
+        !segment.is_empty()
+            && segment != "."
+            && segment != ".."
+            && segment
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~'))
+    });
+    let reserved = trimmed == "api" || trimmed.starts_with("api/") || trimmed.starts_with("__");
+    (valid && !reserved).then(|| format!("/{trimmed}/"))
+}
+
+#[cfg(test)]
+mod base_path_tests {
+    use super::normalize_base_path;
+
+    #[test]
+    fn base_paths_get_one_leading_and_one_trailing_slash() {
+        assert_eq!(normalize_base_path("").as_deref(), Some("/"));
+        assert_eq!(normalize_base_path("/").as_deref(), Some("/"));
+        assert_eq!(
+            normalize_base_path("tools/editor").as_deref(),
+            Some("/tools/editor/")
+        );
+        assert_eq!(
+            normalize_base_path("/tools/editor/").as_deref(),
+            Some("/tools/editor/")
+        );
+        assert_eq!(normalize_base_path("/a/../b"), None);
+        assert_eq!(normalize_base_path("/a?b"), None);
+        assert_eq!(normalize_base_path("/api/x"), None);
+        assert_eq!(normalize_base_path("/a//b"), None);
     }
 }

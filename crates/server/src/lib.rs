@@ -114,10 +114,17 @@ pub fn app(config: &Config, local_addr: SocketAddr) -> Result<Router, ServerErro
     if let Some(public) = public {
         app = app.merge(public);
     }
-    app = app.merge(match &config.dist {
+    let page = match &config.dist {
         Some(dist) => static_files::router(dist),
         None => static_files::router_without_page(),
-    });
+    };
+    app = match config.base_path.trim_end_matches('/') {
+        "" => app.merge(page),
+        base => app.nest_service(base, page).layer(from_fn_with_state(
+            Arc::new(base.to_owned()),
+            static_files::redirect_to_base,
+        )),
+    };
     let security = Arc::new(SecurityHeaders::new(config));
     let app = app
         .layer(from_fn_with_state(security, headers::add_security_headers))

@@ -59,6 +59,7 @@ fn init_logs(json: bool) {
 
 /// What the server says on start: where, and in which role. Never the key.
 fn start_line(url: &str, config: &Config) -> String {
+    let url = format!("{url}{}", config.base_path.trim_end_matches('/'));
     match &config.role {
         Role::Proxy(proxy) => format!(
             "flexedit is running at {url}/ as a proxy to {} (key from {KEY_VARIABLE})",

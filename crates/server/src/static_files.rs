@@ -45,6 +45,25 @@ pub fn router(dist: &Path) -> Router {
         .layer(middleware::from_fn(cache_headers))
 }
 
+/// Under a sub-path, `/` and the sub-path without its slash lead to the page: its relative
+/// links (`./config.json`, `./embed.js`) only resolve from the address with the slash.
+pub async fn redirect_to_base(
+    axum::extract::State(base): axum::extract::State<std::sync::Arc<String>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path();
+    if path == "/" || path == base.as_str() {
+        let query = request
+            .uri()
+            .query()
+            .map(|q| format!("?{q}"))
+            .unwrap_or_default();
+        return axum::response::Redirect::permanent(&format!("{base}/{query}")).into_response();
+    }
+    next.run(request).await
+}
+
 /// What answers when no page was configured.
 pub fn router_without_page() -> Router {
     Router::new().fallback(|| async { not_found() })

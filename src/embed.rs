@@ -1,0 +1,341 @@
+//! The editor for pages that embed it: `mount()` and the handle it resolves to, options
+//! with the fields of config.json, and the events dispatched on the host element.
+//!
+//! `embed.js` (the loader shipped beside the page) starts the wasm module once, gives each
+//! editor a shadow root with the editor's styles, and calls [`mount`] with a container
+//! inside it. Each editor has its own reactive owner, state and listeners, so several on
+//! one page do not interfere, and [`EditorHandle::unmount`] removes all of them.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use leptos::callback::UnsyncCallback;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use serde::Serialize;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+
+use crate::app::{Shell, load_config_from};
+use crate::config::{Config, ConfigFile};
+use crate::editor::Wiring;
+use crate::run::{Failure, Phase, RunResult};
+use crate::transport::{BrowserTransport, Network, Transport};
+
+/// Why the host's call could not be done. `Display` is the sentence thrown to the page.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EmbedError {
+    #[error(
+        "flexedit: the options could not be used: {0}. Options take the fields of config.json: endpoint, mode, lockEndpoint, lockMode, maxUploadPixels, maxSourceBytes and defaults."
+    )]
+    Options(String),
+    #[error("flexedit: this editor was unmounted. Mount a new one to go on.")]
+    Unmounted,
+    #[error("flexedit: setImage takes a Blob, a File or the image's https:// URL.")]
+    NotAnImage,
+    #[error("flexedit: {0}")]
+    Refused(String),
+}
+
+impl From<EmbedError> for JsValue {
+    fn from(e: EmbedError) -> Self {
+        js_sys::Error::new(&e.to_string()).into()
+    }
+}
+
+/// Reads options as given by the host (a plain object; `undefined` for none).
+pub fn parse_options(options: &JsValue) -> Result<ConfigFile, EmbedError> {
+    if options.is_undefined() || options.is_null() {
+        return Ok(ConfigFile::default());
+    }
+    if !options.is_object() || js_sys::Array::is_array(options) {
+        return Err(EmbedError::Options(
+            "they must be an object, such as { mode: \"proxy\" }".into(),
+        ));
+    }
+    serde_wasm_bindgen::from_value(options.clone()).map_err(|e| EmbedError::Options(e.to_string()))
+}
+
+#[derive(Default)]
+struct Mounted {
+    wiring: Option<Wiring>,
+    unmount: Option<Box<dyn FnOnce()>>,
+}
+
+/// What `mount()` resolves to: the host's way to drive one editor.
+#[wasm_bindgen]
+pub struct EditorHandle {
+    mounted: Rc<RefCell<Mounted>>,
+}
+
+impl EditorHandle {
+    fn wiring(&self) -> Result<Wiring, EmbedError> {
+        self.mounted.borrow().wiring.ok_or(EmbedError::Unmounted)
+    }
+}
+
+#[wasm_bindgen]
+impl EditorHandle {
+    /// Removes the editor, its listeners and its state. Calling it again does nothing.
+    pub fn unmount(&self) {
+        let unmount = {
+            let mut mounted = self.mounted.borrow_mut();
+            mounted.wiring = None;
+            mounted.unmount.take()
+        };
+        if let Some(unmount) = unmount {
+            unmount();
+        }
+    }
+
+    /// Changes options while the editor runs; fields left out keep their values.
+    #[wasm_bindgen(js_name = setOptions)]
+    pub fn set_options(&self, options: JsValue) -> Result<(), JsValue> {
+        let wiring = self.wiring()?;
+        let file = parse_options(&options)?;
+        let current = wiring
+            .config
+            .try_get_untracked()
+            .ok_or(EmbedError::Unmounted)?;
+        wiring.apply_config(current.apply(file));
+        Ok(())
+    }
+
+    /// Makes `image` (a Blob or File, or an https:// URL) the image to edit. Resolves once
+    /// it is in; rejects with the sentence the editor would show when it is refused.
+    #[wasm_bindgen(js_name = setImage)]
+    pub fn set_image(&self, image: JsValue) -> js_sys::Promise {
+        let wiring = self.wiring();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let wiring = wiring?;
+            let source = if let Some(blob) = image.dyn_ref::<web_sys::Blob>() {
+                let name = image
+                    .dyn_ref::<web_sys::File>()
+                    .map(web_sys::File::name)
+                    .unwrap_or_else(|| "image".to_owned());
+                let limit = wiring
+                    .config
+                    .try_with_untracked(|c| c.max_source_bytes)
+                    .ok_or(EmbedError::Unmounted)?;
+                crate::intake::source_from_blob(blob.clone(), name, limit)
+                    .await
+                    .map_err(|e| EmbedError::Refused(e.to_string()))?
+            } else if let Some(text) = image.as_string() {
+                let url = crate::intake::checked_url(&text).map_err(EmbedError::Refused)?;
+                crate::intake::source_from_url(url).await
+            } else {
+                return Err(EmbedError::NotAnImage.into());
+            };
+            if wiring.state.source.is_disposed() {
+                source.release();
+                return Err(EmbedError::Unmounted.into());
+            }
+            wiring.state.set_source(source);
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Replaces the prompt.
+    #[wasm_bindgen(js_name = setPrompt)]
+    pub fn set_prompt(&self, text: String) -> Result<(), JsValue> {
+        let wiring = self.wiring()?;
+        wiring
+            .state
+            .params
+            .try_update(|p| p.prompt = text)
+            .ok_or(EmbedError::Unmounted)?;
+        Ok(())
+    }
+}
+
+/// Mounts an editor into `container`, reading `{base}config.json` and then `options`.
+/// Events go to `host`. `page`: the editor owns the whole page (see `Editor`). Resolves
+/// to an [`EditorHandle`] once the editor is ready; throws for options it cannot use.
+#[wasm_bindgen]
+pub fn mount(
+    container: web_sys::HtmlElement,
+    host: web_sys::EventTarget,
+    base: String,
+    options: JsValue,
+    page: bool,
+) -> Result<js_sys::Promise, JsValue> {
+    console_error_panic_hook::set_once();
+    let file = parse_options(&options)?;
+    let mounted = Rc::new(RefCell::new(Mounted::default()));
+    let mut resolve = None;
+    let ready = js_sys::Promise::new(&mut |yes, _no| resolve = Some(yes));
+    let resolve =
+        resolve.ok_or_else(|| js_sys::Error::new("flexedit: the browser refused a promise"))?;
+
+    let for_handle = mounted.clone();
+    let unmount = leptos::mount::mount_to(container, move || {
+        let on_ready = UnsyncCallback::new(move |wiring: Wiring| {
+            for_handle.borrow_mut().wiring = Some(wiring);
+            announce(wiring, host.clone());
+            let handle = EditorHandle {
+                mounted: for_handle.clone(),
+            };
+            let _ = resolve.call1(&JsValue::UNDEFINED, &handle.into());
+        });
+        let loaded = RwSignal::new_local(None::<(Config, Option<String>)>);
+        let config_url = format!("{base}config.json");
+        spawn_local(async move {
+            let (config, notice) = load_config_from(&config_url).await;
+            loaded.try_set(Some((config.apply(file), notice)));
+        });
+        let transport: Rc<dyn Transport> = Rc::new(BrowserTransport);
+        view! { <Shell loaded transport page on_ready=Some(on_ready)/> }
+    });
+    mounted.borrow_mut().unmount = Some(Box::new(move || drop(unmount)));
+    Ok(ready)
+}
+
+/// Dispatches the editor's events on the host: `flexedit:phase` on every change of phase,
+/// `flexedit:error` when a run fails, `flexedit:result` with the image's bytes when one
+/// succeeds. The effects belong to the editor and end with it.
+fn announce(wiring: Wiring, host: web_sys::EventTarget) {
+    let network = use_context::<Network>();
+    let phase_host = host.clone();
+    Effect::watch(
+        move || wiring.state.phase.get(),
+        move |phase, _, _| {
+            dispatch(&phase_host, "flexedit:phase", &phase_detail(phase));
+            if let Phase::Failed(failure) = phase {
+                dispatch(&phase_host, "flexedit:error", &error_detail(failure));
+            }
+        },
+        false,
+    );
+    Effect::watch(
+        move || wiring.state.result.get(),
+        move |result, _, _| {
+            let Some(result) = result.clone() else {
+                return;
+            };
+            let host = host.clone();
+            let network = network.clone();
+            spawn_local(async move {
+                let image = match network
+                    .as_ref()
+                    .and_then(|n| Some((n, n.connection.try_get_untracked()?)))
+                {
+                    Some((network, connection)) => network
+                        .transport
+                        .fetch_image(&connection, &result.display_url)
+                        .await
+                        .map_err(|e| e.to_string()),
+                    None => Err("flexedit: the editor was unmounted".to_owned()),
+                };
+                dispatch(&host, "flexedit:result", &result_detail(&result, image));
+            });
+        },
+        false,
+    );
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PhaseDetail {
+    phase: &'static str,
+    text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    percent: Option<u8>,
+}
+
+fn phase_detail(phase: &Phase) -> JsValue {
+    let now = web_sys::window()
+        .and_then(|w| w.performance())
+        .map(|p| p.now())
+        .unwrap_or_default();
+    let (name, percent) = match phase {
+        Phase::Idle => ("idle", None),
+        Phase::Preparing => ("preparing", None),
+        Phase::Uploading { percent } => ("uploading", Some(*percent)),
+        Phase::Editing { .. } => ("editing", None),
+        Phase::LoadingResult => ("loading-result", None),
+        Phase::Done => ("done", None),
+        Phase::Failed(_) => ("failed", None),
+        Phase::Cancelled { .. } => ("cancelled", None),
+    };
+    to_js(&PhaseDetail {
+        phase: name,
+        text: phase.describe(now),
+        percent,
+    })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ErrorDetail<'a> {
+    kind: &'a str,
+    message: &'a str,
+    next_step: &'a str,
+    provider_words: Option<&'a str>,
+    may_have_billed: bool,
+}
+
+fn error_detail(failure: &Failure) -> JsValue {
+    to_js(&ErrorDetail {
+        kind: &failure.kind,
+        message: &failure.message,
+        next_step: &failure.next_step,
+        provider_words: failure.provider_words.as_deref(),
+        may_have_billed: failure.may_have_billed,
+    })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ResultDetail<'a> {
+    prompt: &'a str,
+    parameters: &'a flexedit_api::PromptObject,
+    seed: Option<u32>,
+    result_url: &'a str,
+    asset_path: Option<&'a str>,
+    width: Option<u32>,
+    height: Option<u32>,
+    duration_ms: f64,
+    credits: Option<flexedit_api::Credits>,
+    image_error: Option<String>,
+}
+
+fn result_detail(result: &RunResult, image: Result<web_sys::Blob, String>) -> JsValue {
+    let (blob, image_error) = match image {
+        Ok(blob) => (Some(blob), None),
+        Err(e) => (None, Some(e)),
+    };
+    let detail = to_js(&ResultDetail {
+        prompt: &result.request.prompt_object.prompt,
+        parameters: &result.request.prompt_object,
+        seed: result.seed,
+        result_url: &result.display_url,
+        asset_path: result.asset_path.as_ref().map(|p| p.as_str()),
+        width: result.dimensions.map(|d| d.0),
+        height: result.dimensions.map(|d| d.1),
+        duration_ms: result.duration_ms,
+        credits: result.credits,
+        image_error,
+    });
+    let image = blob.map_or(JsValue::NULL, JsValue::from);
+    let _ = js_sys::Reflect::set(&detail, &"image".into(), &image);
+    detail
+}
+
+/// A plain JavaScript object, through JSON: the app already carries serde_json, and a
+/// host sees exactly the shapes the request body uses.
+fn to_js(value: &impl Serialize) -> JsValue {
+    serde_json::to_string(value)
+        .ok()
+        .and_then(|text| js_sys::JSON::parse(&text).ok())
+        .unwrap_or_else(|| js_sys::Object::new().into())
+}
+
+fn dispatch(host: &web_sys::EventTarget, name: &str, detail: &JsValue) {
+    let init = web_sys::CustomEventInit::new();
+    init.set_bubbles(true);
+    init.set_composed(true);
+    init.set_detail(detail);
+    if let Ok(event) = web_sys::CustomEvent::new_with_event_init_dict(name, &init) {
+        let _ = host.dispatch_event(&event);
+    }
+}

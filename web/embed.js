@@ -1,0 +1,172 @@
+// flexedit's loader. Starts the editor's WebAssembly module once per page and offers the
+// editor two ways:
+//
+//   import { mount } from "https://your.host/editor/embed.js";
+//   const editor = await mount(document.getElementById("editor"), { mode: "proxy" });
+//
+//   <script type="module" src="https://your.host/editor/embed.js"></script>
+//   <flexedit-editor mode="proxy"></flexedit-editor>
+//
+// Each editor renders in a shadow root with its own styles; events (flexedit:result,
+// flexedit:error, flexedit:phase) are dispatched on the element. The build fills in the
+// names of its hashed files (scripts/trunk-post-build).
+import init, { mount as mountInto } from "./__FLEXEDIT_JS__";
+
+const base = new URL("./", import.meta.url);
+const styles = __FLEXEDIT_CSS__;
+
+let started;
+function start() {
+  started ??= init({ module_or_path: new URL("__FLEXEDIT_WASM__", base) });
+  return started;
+}
+
+function checkElement(element) {
+  if (!(element instanceof HTMLElement)) {
+    throw new TypeError(
+      "flexedit: mount() needs an element of the page, such as document.getElementById('editor').",
+    );
+  }
+}
+
+/// Mounts an editor in `element` (in a shadow root) with `options`, the fields of
+/// config.json. Resolves to { unmount, setOptions, setImage, setPrompt } once it is ready.
+export async function mount(element, options) {
+  checkElement(element);
+  const shadow = element.shadowRoot ?? element.attachShadow({ mode: "open" });
+  const links = styles.map((href) => {
+    const link = document.createElement("link");
+    link.rel = "stylesheet";
+    link.href = new URL(href, base).href;
+    return link;
+  });
+  const container = document.createElement("div");
+  container.className = "flexedit";
+  shadow.replaceChildren(...links, container);
+  let handle;
+  try {
+    await start();
+    handle = await mountInto(container, element, base.href, options, false);
+  } catch (error) {
+    shadow.replaceChildren();
+    throw error;
+  }
+  let mounted = true;
+  return {
+    unmount() {
+      if (mounted) {
+        mounted = false;
+        handle.unmount();
+        handle.free();
+        shadow.replaceChildren();
+      }
+    },
+    setOptions: (next) => handle.setOptions(next),
+    setImage: (image) => handle.setImage(image),
+    setPrompt: (text) => handle.setPrompt(String(text ?? "")),
+  };
+}
+
+/// The editor of index.html: in the page itself, answering keys pressed anywhere.
+export async function mountPage(element) {
+  checkElement(element);
+  await start();
+  return mountInto(element, element, base.href, undefined, true);
+}
+
+const attributes = {
+  endpoint: ["endpoint", String],
+  mode: ["mode", String],
+  "lock-endpoint": ["lockEndpoint", (v) => v !== "false"],
+  "lock-mode": ["lockMode", (v) => v !== "false"],
+  "max-upload-pixels": ["maxUploadPixels", Number],
+  "max-source-bytes": ["maxSourceBytes", Number],
+  defaults: ["defaults", JSON.parse],
+};
+
+function optionsOf(element) {
+  const options = {};
+  for (const [name, [key, read]] of Object.entries(attributes)) {
+    if (element.hasAttribute(name)) {
+      options[key] = read(element.getAttribute(name));
+    }
+  }
+  return options;
+}
+
+function report(element, error) {
+  const message = error?.message ?? String(error);
+  console.error(message);
+  element.dispatchEvent(
+    new CustomEvent("flexedit:error", {
+      bubbles: true,
+      composed: true,
+      detail: {
+        kind: "options",
+        message,
+        nextStep: "Check the element's attributes against the options in the README.",
+        providerWords: null,
+        mayHaveBilled: false,
+      },
+    }),
+  );
+}
+
+/// <flexedit-editor endpoint="…" mode="proxy|direct" lock-endpoint lock-mode
+///   max-upload-pixels="…" max-source-bytes="…" defaults='{"steps": 8}'>
+/// Its `editor` property is the handle mount() resolves to; `flexedit:ready` says when.
+class FlexeditEditor extends HTMLElement {
+  static observedAttributes = Object.keys(attributes);
+  #editor = null;
+  #mounting = false;
+
+  get editor() {
+    return this.#editor;
+  }
+
+  connectedCallback() {
+    if (this.#mounting || this.#editor) return;
+    this.#mounting = true;
+    let options;
+    try {
+      options = optionsOf(this);
+    } catch (error) {
+      this.#mounting = false;
+      report(this, error);
+      return;
+    }
+    mount(this, options).then(
+      (editor) => {
+        this.#mounting = false;
+        if (!this.isConnected) {
+          editor.unmount();
+          return;
+        }
+        this.#editor = editor;
+        this.dispatchEvent(new CustomEvent("flexedit:ready", { bubbles: true, composed: true }));
+      },
+      (error) => {
+        this.#mounting = false;
+        report(this, error);
+      },
+    );
+  }
+
+  disconnectedCallback() {
+    this.#editor?.unmount();
+    this.#editor = null;
+  }
+
+  attributeChangedCallback() {
+    if (!this.#editor) return;
+    try {
+      this.#editor.setOptions(optionsOf(this));
+    } catch (error) {
+      report(this, error);
+    }
+  }
+}
+
+if (!customElements.get("flexedit-editor")) {
+  customElements.define("flexedit-editor", FlexeditEditor);
+}
