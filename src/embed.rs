@@ -53,7 +53,14 @@ pub fn parse_options(options: &JsValue) -> Result<ConfigFile, EmbedError> {
             "they must be an object, such as { mode: \"proxy\" }".into(),
         ));
     }
-    serde_wasm_bindgen::from_value(options.clone()).map_err(|e| EmbedError::Options(e.to_string()))
+    // Read whole first, then checked: serde-wasm-bindgen looks up only the fields a struct
+    // declares, so an unknown (misspelt) option would otherwise pass unnoticed.
+    let value: serde_json::Value =
+        serde_wasm_bindgen::from_value(options.clone()).map_err(|e| {
+            let text = e.to_string();
+            EmbedError::Options(text.trim_start_matches("Error: ").to_owned())
+        })?;
+    serde_json::from_value(value).map_err(|e| EmbedError::Options(e.to_string()))
 }
 
 #[derive(Default)]
@@ -62,8 +69,9 @@ struct Mounted {
     unmount: Option<Box<dyn FnOnce()>>,
 }
 
-/// What `mount()` resolves to: the host's way to drive one editor.
-#[wasm_bindgen]
+/// What `mount()` resolves to: the host's way to drive one editor. The JavaScript class
+/// around it is defined in `main.rs`: only the binary's own exports reach the module, which
+/// keeps the exports of dependencies (and the code behind them) out of the bundle.
 pub struct EditorHandle {
     mounted: Rc<RefCell<Mounted>>,
 }
@@ -74,7 +82,6 @@ impl EditorHandle {
     }
 }
 
-#[wasm_bindgen]
 impl EditorHandle {
     /// Removes the editor, its listeners and its state. Calling it again does nothing.
     pub fn unmount(&self) {
@@ -89,7 +96,6 @@ impl EditorHandle {
     }
 
     /// Changes options while the editor runs; fields left out keep their values.
-    #[wasm_bindgen(js_name = setOptions)]
     pub fn set_options(&self, options: JsValue) -> Result<(), JsValue> {
         let wiring = self.wiring()?;
         let file = parse_options(&options)?;
@@ -103,7 +109,6 @@ impl EditorHandle {
 
     /// Makes `image` (a Blob or File, or an https:// URL) the image to edit. Resolves once
     /// it is in; rejects with the sentence the editor would show when it is refused.
-    #[wasm_bindgen(js_name = setImage)]
     pub fn set_image(&self, image: JsValue) -> js_sys::Promise {
         let wiring = self.wiring();
         wasm_bindgen_futures::future_to_promise(async move {
@@ -136,7 +141,6 @@ impl EditorHandle {
     }
 
     /// Replaces the prompt.
-    #[wasm_bindgen(js_name = setPrompt)]
     pub fn set_prompt(&self, text: String) -> Result<(), JsValue> {
         let wiring = self.wiring()?;
         wiring
@@ -150,14 +154,15 @@ impl EditorHandle {
 
 /// Mounts an editor into `container`, reading `{base}config.json` and then `options`.
 /// Events go to `host`. `page`: the editor owns the whole page (see `Editor`). Resolves
-/// to an [`EditorHandle`] once the editor is ready; throws for options it cannot use.
-#[wasm_bindgen]
+/// to the [`EditorHandle`] (as JavaScript, by `wrap`) once the editor is ready; throws for
+/// options it cannot use.
 pub fn mount(
     container: web_sys::HtmlElement,
     host: web_sys::EventTarget,
     base: String,
     options: JsValue,
     page: bool,
+    wrap: fn(EditorHandle) -> JsValue,
 ) -> Result<js_sys::Promise, JsValue> {
     console_error_panic_hook::set_once();
     let file = parse_options(&options)?;
@@ -175,7 +180,7 @@ pub fn mount(
             let handle = EditorHandle {
                 mounted: for_handle.clone(),
             };
-            let _ = resolve.call1(&JsValue::UNDEFINED, &handle.into());
+            let _ = resolve.call1(&JsValue::UNDEFINED, &wrap(handle));
         });
         let loaded = RwSignal::new_local(None::<(Config, Option<String>)>);
         let config_url = format!("{base}config.json");

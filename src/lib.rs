@@ -1,5 +1,5 @@
-//! flexedit: the web app. `embed.js` (web/embed.js) starts the module and calls
-//! [`embed::mount`]; the editor lives in the modules here.
+//! flexedit: the web app. `embed.js` (web/embed.js) starts the module, whose exports
+//! (`main.rs`) call [`embed::mount`]; the editor lives in the modules here.
 
 mod app;
 pub mod code_view;

@@ -57,7 +57,6 @@ export async function mount(element, options) {
       if (mounted) {
         mounted = false;
         handle.unmount();
-        handle.free();
         shadow.replaceChildren();
       }
     },

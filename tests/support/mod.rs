@@ -2,6 +2,9 @@
 //! release build in `dist/`, and headless Chromium driven through chromedriver's WebDriver
 //! protocol. Every test gets its own server, driver and browser profile.
 
+// Shared by several test binaries, each of which uses a part of it.
+#![allow(dead_code)]
+
 pub mod images;
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
@@ -76,11 +79,35 @@ impl Session {
     /// Opens the editor and waits until it is ready for an image: the wasm app has
     /// rendered its shell, read config.json and shown the intake.
     pub async fn open_editor(&self) {
-        self.browser
-            .goto(&self.base_url)
-            .await
-            .expect("open the page");
+        self.open("").await;
         self.wait_for_test_id("drop-zone").await;
+    }
+
+    /// Opens a page of the server, `path` relative to its root.
+    pub async fn open(&self, path: &str) {
+        let url = format!("{}{}", self.base_url, path.trim_start_matches('/'));
+        self.browser
+            .goto(&url)
+            .await
+            .unwrap_or_else(|e| panic!("open {url}: {e}"));
+    }
+
+    /// Everything the page wrote to the browser's console, errors and CSP reports
+    /// included, since the last call.
+    pub async fn console(&self) -> Vec<String> {
+        let entries = self
+            .browser
+            .issue_cmd(BrowserLog)
+            .await
+            .expect("read the browser's console log");
+        entries
+            .as_array()
+            .map(|all| {
+                all.iter()
+                    .map(|e| e["message"].as_str().unwrap_or_default().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Waits until the element with `data-testid=id` shows text containing `text`.
@@ -246,8 +273,59 @@ impl Session {
     }
 }
 
+/// chromedriver's log command (outside the W3C protocol, so fantoccini has no method).
+#[derive(Debug)]
+struct BrowserLog;
+
+impl fantoccini::wd::WebDriverCompatibleCommand for BrowserLog {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/se/log",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(r#"{"type":"browser"}"#.to_owned()))
+    }
+}
+
+/// A copy of the release build in `dist/` under `sub` of a new directory, with `files`
+/// (path, contents) written over it: for pages around the editor and other configs.
+pub fn site(sub: &str, files: &[(&str, &[u8])]) -> TempDir {
+    let root = TempDir::new("flexedit-e2e-site");
+    let target = root.path().join(sub);
+    copy_dir(&dist(), &target);
+    for (path, bytes) in files {
+        let path = root.path().join(path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("create a folder of the site");
+        }
+        std::fs::write(&path, bytes).expect("write a file of the site");
+    }
+    root
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create the site folder");
+    for entry in std::fs::read_dir(from).expect("read dist/").flatten() {
+        let path = entry.path();
+        let target = to.join(entry.file_name());
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).expect("copy a file of dist/");
+        }
+    }
+}
+
 async fn connect(driver_port: u16, profile: &Path, downloads: &Path) -> Client {
     let mut caps = serde_json::Map::new();
+    caps.insert("goog:loggingPrefs".into(), json!({ "browser": "ALL" }));
     caps.insert(
         "goog:chromeOptions".into(),
         json!({

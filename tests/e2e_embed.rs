@@ -1,0 +1,481 @@
+//! End-to-end: flexedit hosted and embedded. The example dashboard with two editors (one
+//! through `mount`, one through `<flexedit-editor>`), unmounting, the strict
+//! Content-Security-Policy, a sub-path, and config.json locking or broken — each in headless
+//! Chromium against the simulator.
+
+mod support;
+
+use base64::Engine as _;
+use fantoccini::Locator;
+use serde_json::{Value, json};
+use support::{PATIENCE, Session, TempDir, images, site};
+
+fn base64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn unbase64(text: &str) -> Vec<u8> {
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .expect("base64 from the page")
+}
+
+/// The example dashboard beside a copy of the build in `editor/`, as README describes.
+fn dashboard_site(extra: &[(&str, &[u8])]) -> TempDir {
+    let example = |name: &str| {
+        std::fs::read(support::repo_root().join("examples").join(name))
+            .unwrap_or_else(|e| panic!("read examples/{name}: {e}"))
+    };
+    let (html, css, js) = (
+        example("dashboard.html"),
+        example("dashboard.css"),
+        example("dashboard.js"),
+    );
+    let mut files: Vec<(&str, &[u8])> = vec![
+        ("dashboard.html", &html),
+        ("dashboard.css", &css),
+        ("dashboard.js", &js),
+    ];
+    files.extend_from_slice(extra);
+    site("editor", &files)
+}
+
+async fn serve(root: &TempDir) -> Session {
+    Session::start_with(flexedit_server::Config::simulator(Some(
+        root.path().to_owned(),
+    )))
+    .await
+}
+
+/// Runs `script` (an async function body with `arguments[0..]`) and returns what it
+/// resolves to; a rejection fails the test with its message.
+async fn run_js(session: &Session, script: &str, args: Vec<Value>) -> Value {
+    let wrapped = format!(
+        "const done = arguments[arguments.length - 1];
+         (async (...arguments) => {{ {script} }})(...Array.from(arguments).slice(0, -1))
+           .then((value) => done({{ ok: value ?? null }}),
+                 (error) => done({{ error: String(error?.message ?? error) }}));"
+    );
+    let answer = session
+        .browser
+        .execute_async(&wrapped, args)
+        .await
+        .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"));
+    if let Some(error) = answer.get("error") {
+        panic!("the page said: {error}\n{script}");
+    }
+    answer["ok"].clone()
+}
+
+/// Waits until `condition` (a JavaScript expression) is true in the page.
+async fn until(session: &Session, condition: &str) {
+    let script = format!(
+        "const deadline = Date.now() + {};
+         while (!({condition})) {{
+           if (Date.now() > deadline) throw new Error('never true: {}');
+           await new Promise((resolve) => requestAnimationFrame(resolve));
+         }}
+         return true;",
+        PATIENCE.as_millis(),
+        condition.replace('\'', "\\'")
+    );
+    run_js(session, &script, vec![]).await;
+}
+
+/// Gives an editor an image and a prompt through its handle, and presses its run button
+/// inside its shadow root, as a person would click it.
+async fn edit_in(session: &Session, handle: &str, host: &str, prompt: &str, png: &[u8]) {
+    run_js(
+        session,
+        &format!(
+            "const editor = {handle};
+             const bytes = Uint8Array.from(atob(arguments[0]), (c) => c.charCodeAt(0));
+             await editor.setImage(new File([bytes], 'photo.png', {{ type: 'image/png' }}));
+             editor.setPrompt(arguments[1]);
+             const root = document.querySelector('{host}').shadowRoot;
+             const deadline = Date.now() + 10000;
+             let run = root.querySelector('[data-testid=run]');
+             while (run.disabled) {{
+               if (Date.now() > deadline) throw new Error(root.querySelector('[data-testid=run-disabled-reason]').textContent);
+               await new Promise((resolve) => requestAnimationFrame(resolve));
+             }}
+             run.click();"
+        ),
+        vec![json!(base64(png)), json!(prompt)],
+    )
+    .await;
+}
+
+/// The bytes of the image the dashboard filed for `editor`.
+async fn filed_image(session: &Session, editor: &str) -> (Value, Vec<u8>) {
+    let filed = run_js(
+        session,
+        "const entry = window.dashboard.store.find((e) => e.editor === arguments[0]);
+         const bytes = new Uint8Array(await entry.image.arrayBuffer());
+         let text = '';
+         for (const b of bytes) text += String.fromCharCode(b);
+         return { prompt: entry.prompt, seed: entry.seed, resultUrl: entry.resultUrl, image: btoa(text) };",
+        vec![json!(editor)],
+    )
+    .await;
+    let bytes = unbase64(filed["image"].as_str().unwrap_or_default());
+    (filed, bytes)
+}
+
+/// The path of a result URL the simulator serves (`/__results/<path>`).
+fn result_path(url: &str) -> String {
+    url.split("/__results/")
+        .nth(1)
+        .map(|p| p.split('?').next().unwrap_or_default().to_owned())
+        .unwrap_or_else(|| panic!("not a simulator result URL: {url}"))
+}
+
+fn csp_reports(console: &[String]) -> Vec<&String> {
+    console
+        .iter()
+        .filter(|m| m.contains("Content Security Policy") || m.contains("Content-Security-Policy"))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_dashboard_runs_an_edit_in_each_editor_and_files_both_images() {
+    let root = dashboard_site(&[]);
+    let session = serve(&root).await;
+    session.open("dashboard.html").await;
+    until(
+        &session,
+        "document.getElementById('editor-a').dataset.ready === 'true' && document.getElementById('editor-b').editor",
+    )
+    .await;
+
+    let mut events = Vec::new();
+    for (editor, handle, host, prompt) in [
+        (
+            "banner",
+            "window.dashboard.editors.banner",
+            "#editor-a",
+            "Add the text \"SPRING SALE\" at the top",
+        ),
+        (
+            "social",
+            "document.getElementById('editor-b').editor",
+            "#editor-b",
+            "Write \"50% OFF\" in bold red letters",
+        ),
+    ] {
+        edit_in(&session, handle, host, prompt, &images::png(64, 48)).await;
+        session
+            .browser
+            .wait()
+            .at_most(PATIENCE)
+            .for_element(Locator::Css(&format!(
+                "#results li[data-editor='{editor}']"
+            )))
+            .await
+            .unwrap_or_else(|e| panic!("the dashboard never filed a result of {editor}: {e}"));
+        let (filed, bytes) = filed_image(&session, editor).await;
+        assert_eq!(filed["prompt"], json!(prompt));
+        let url = filed["resultUrl"].as_str().unwrap_or_default().to_owned();
+        assert_eq!(
+            bytes,
+            session.stored_asset(&result_path(&url)).await,
+            "the Blob in flexedit:result is the simulator's image"
+        );
+        events.push(filed);
+    }
+
+    // Each editor sent its own parameters: the element's defaults and mount()'s options.
+    let edits: Vec<Value> = session.received().await["features"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|f| serde_json::from_str(f["body"].as_str().unwrap_or("")).ok())
+        .collect();
+    assert_eq!(edits.len(), 2, "one edit per editor: {edits:?}");
+    assert_eq!(edits[0]["promptObject"]["aspect_ratio"], json!("16:9"));
+    assert_eq!(edits[0]["promptObject"]["steps"], json!(25));
+    assert_eq!(edits[1]["promptObject"]["output_format"], json!("png"));
+    assert_eq!(edits[1]["promptObject"]["steps"], json!(8));
+    assert_eq!(
+        events[1]["seed"], edits[1]["promptObject"]["seed"],
+        "the event reports the seed that was sent"
+    );
+
+    // The host's `button { background: hotpink }` does not reach into the editors.
+    let background = run_js(
+        &session,
+        "return getComputedStyle(document.getElementById('editor-a').shadowRoot.querySelector('[data-testid=cancel]')).backgroundColor;",
+        vec![],
+    )
+    .await;
+    assert_ne!(background, json!("rgb(255, 105, 180)"));
+    // Each editor takes its theme from the host's custom properties.
+    let accents = run_js(
+        &session,
+        "return ['#editor-a', '#editor-b'].map((id) => getComputedStyle(document.querySelector(id).shadowRoot.querySelector('[data-testid=run]')).backgroundColor);",
+        vec![],
+    )
+    .await;
+    assert_eq!(accents, json!(["rgb(29, 92, 150)", "rgb(31, 122, 77)"]));
+    session.screenshot("embed-dashboard").await;
+
+    let console = session.console().await;
+    assert!(
+        csp_reports(&console).is_empty(),
+        "the dashboard ran into its Content-Security-Policy: {console:#?}"
+    );
+    session.close().await;
+}
+
+#[tokio::test]
+async fn unmount_removes_the_editor_and_every_listener_it_added() {
+    let root = dashboard_site(&[]);
+    let session = serve(&root).await;
+    session.open("dashboard.html").await;
+    until(
+        &session,
+        "document.getElementById('editor-a').dataset.ready === 'true'",
+    )
+    .await;
+    let counts = run_js(
+        &session,
+        "const live = new Map();
+         const add = EventTarget.prototype.addEventListener;
+         const remove = EventTarget.prototype.removeEventListener;
+         const global = (target) => target === window || target === document;
+         EventTarget.prototype.addEventListener = function (type, listener, options) {
+           if (global(this)) live.set(listener, (live.get(listener) ?? 0) + 1);
+           return add.call(this, type, listener, options);
+         };
+         EventTarget.prototype.removeEventListener = function (type, listener, options) {
+           if (global(this) && live.has(listener)) live.set(listener, live.get(listener) - 1);
+           return remove.call(this, type, listener, options);
+         };
+         const count = () => [...live.values()].reduce((a, b) => a + b, 0);
+         const { mount } = await import('./editor/embed.js');
+         const host = document.createElement('div');
+         document.body.append(host);
+         const editor = await mount(host, { mode: 'proxy' });
+         const mounted = { listeners: count(), shown: host.shadowRoot.querySelectorAll('[data-testid=run]').length };
+         editor.unmount();
+         const unmounted = { listeners: count(), nodes: host.shadowRoot.childNodes.length };
+         let afterwards = 'no error';
+         try { editor.setPrompt('late'); } catch (error) { afterwards = error.message; }
+         EventTarget.prototype.addEventListener = add;
+         EventTarget.prototype.removeEventListener = remove;
+         return { mounted, unmounted, afterwards };",
+        vec![],
+    )
+    .await;
+    assert_eq!(counts["mounted"]["shown"], json!(1), "{counts}");
+    assert!(
+        counts["mounted"]["listeners"].as_i64().unwrap_or_default() >= 2,
+        "the editor listens on the window for keys and paste: {counts}"
+    );
+    assert_eq!(counts["unmounted"]["listeners"], json!(0), "{counts}");
+    assert_eq!(counts["unmounted"]["nodes"], json!(0), "{counts}");
+    assert_eq!(
+        counts["afterwards"],
+        json!("flexedit: this editor was unmounted. Mount a new one to go on.")
+    );
+    // The other editors on the page still work after one was removed.
+    edit_in(
+        &session,
+        "window.dashboard.editors.banner",
+        "#editor-a",
+        "Add the text \"STILL HERE\"",
+        &images::png(40, 40),
+    )
+    .await;
+    until(&session, "window.dashboard.store.length === 1").await;
+    session.close().await;
+}
+
+#[tokio::test]
+async fn wrong_options_are_refused_with_a_sentence_naming_the_field() {
+    let root = dashboard_site(&[]);
+    let session = serve(&root).await;
+    session.open("dashboard.html").await;
+    until(
+        &session,
+        "document.getElementById('editor-a').dataset.ready === 'true'",
+    )
+    .await;
+    let refusals = run_js(
+        &session,
+        "const { mount } = await import('./editor/embed.js');
+         const said = [];
+         for (const options of [{ endpont: 'https://x' }, { mode: 'sideways' }, { defaults: { steps: 'many' } }]) {
+           const host = document.createElement('div');
+           document.body.append(host);
+           try { await mount(host, options); said.push('accepted'); }
+           catch (error) { said.push(error.message); }
+         }
+         const editor = window.dashboard.editors.banner;
+         try { editor.setOptions({ maxUploadPixels: -1 }); said.push('accepted'); }
+         catch (error) { said.push(error.message); }
+         return said;",
+        vec![],
+    )
+    .await;
+    let said: Vec<String> = serde_json::from_value(refusals).expect("sentences");
+    assert_eq!(said.len(), 4);
+    assert!(said[0].contains("unknown field `endpont`"), "{said:?}");
+    assert!(said[1].contains("sideways"), "{said:?}");
+    assert!(said[2].contains("many"), "{said:?}");
+    assert!(
+        said[3].contains("maxUploadPixels") || said[3].contains("-1"),
+        "{said:?}"
+    );
+    for sentence in &said {
+        assert!(
+            sentence.starts_with("flexedit: the options could not be used:")
+                && sentence.contains("Options take the fields of config.json"),
+            "{sentence}"
+        );
+    }
+    session.close().await;
+}
+
+#[tokio::test]
+async fn the_page_runs_an_edit_under_the_servers_strict_policy_without_a_violation() {
+    let session = Session::start().await;
+    let response = reqwest::get(&session.base_url).await.expect("the page");
+    let policy = response
+        .headers()
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        policy.contains("script-src 'self' 'wasm-unsafe-eval';"),
+        "{policy}"
+    );
+    assert!(policy.contains("style-src 'self';"), "{policy}");
+    assert!(!policy.contains("unsafe-inline"), "{policy}");
+
+    session.open_editor().await;
+    let dir = TempDir::new("flexedit-e2e-images");
+    session
+        .choose_file(&images::write(dir.path(), "a.png", &images::png(64, 64)))
+        .await;
+    session.wait_for_text("source-info", "64 × 64").await;
+    session.fill("field-prompt", "Add the text \"CSP\"").await;
+    session.by_test_id("run").await.click().await.expect("run");
+    session.wait_for_test_id("result-image").await;
+    // The slider sets its position through style properties, which the policy allows.
+    session.wait_for_test_id("compare-slider").await;
+    let console = session.console().await;
+    assert!(
+        csp_reports(&console).is_empty(),
+        "the page ran into its Content-Security-Policy: {console:#?}"
+    );
+    // The check sees a violation when there is one: an inline style, as the policy forbids.
+    run_js(
+        &session,
+        "document.body.setAttribute('style', 'outline: 1px solid red');",
+        vec![],
+    )
+    .await;
+    let console = session.console().await;
+    assert_eq!(csp_reports(&console).len(), 1, "{console:#?}");
+    session.close().await;
+}
+
+#[tokio::test]
+async fn the_build_served_under_a_sub_path_runs_an_edit() {
+    let mut config = flexedit_server::Config::simulator(Some(support::dist()));
+    config.base_path = "/tools/editor/".to_owned();
+    let session = Session::start_with(config).await;
+    session.open("tools/editor/").await;
+    session.wait_for_test_id("drop-zone").await;
+    let dir = TempDir::new("flexedit-e2e-images");
+    session
+        .choose_file(&images::write(dir.path(), "a.png", &images::png(32, 32)))
+        .await;
+    session.wait_for_text("source-info", "32 × 32").await;
+    session.fill("field-prompt", "Add the text \"SUB\"").await;
+    session.by_test_id("run").await.click().await.expect("run");
+    session.wait_for_text("phase", "Done.").await;
+    session.wait_for_test_id("result-image").await;
+    assert!(
+        session
+            .browser
+            .find(Locator::Css("[data-testid='config-notice']"))
+            .await
+            .is_err(),
+        "config.json was found beside the page under the sub-path"
+    );
+    session.close().await;
+}
+
+#[tokio::test]
+async fn a_config_that_locks_the_endpoint_hides_the_endpoint_setting() {
+    let config = br#"{"endpoint": "", "mode": "proxy", "lockEndpoint": true, "lockMode": true}"#;
+    let root = site("", &[("config.json", config)]);
+    let session = serve(&root).await;
+    session.open_editor().await;
+    session
+        .by_test_id("settings")
+        .await
+        .click()
+        .await
+        .expect("open Settings");
+    session.wait_for_test_id("mode-proxy").await;
+    assert!(
+        session
+            .browser
+            .find(Locator::Css("[data-testid='endpoint']"))
+            .await
+            .is_err(),
+        "the endpoint setting is hidden when locked"
+    );
+    let disabled = session
+        .browser
+        .find(Locator::Css("[data-testid='mode-direct']"))
+        .await
+        .expect("the mode choice")
+        .is_enabled()
+        .await
+        .expect("read the control");
+    assert!(!disabled, "the locked mode cannot be changed");
+
+    // Without the lock the same build shows it.
+    let open = site("", &[("config.json", br#"{"mode": "proxy"}"#)]);
+    let unlocked = serve(&open).await;
+    unlocked.open_editor().await;
+    unlocked
+        .by_test_id("settings")
+        .await
+        .click()
+        .await
+        .expect("open Settings");
+    unlocked.wait_for_test_id("endpoint").await;
+    session.close().await;
+    unlocked.close().await;
+}
+
+#[tokio::test]
+async fn a_broken_config_shows_a_notice_and_the_editor_still_edits() {
+    let root = site("", &[("config.json", b"{ \"mode\": \"proxy\", oops }")]);
+    let session = serve(&root).await;
+    session.open_editor().await;
+    session
+        .wait_for_text("config-notice", "config.json could not be read")
+        .await;
+    session
+        .wait_for_text("config-notice", "using the defaults")
+        .await;
+    let dir = TempDir::new("flexedit-e2e-images");
+    session
+        .choose_file(&images::write(dir.path(), "a.png", &images::png(32, 32)))
+        .await;
+    session.wait_for_text("source-info", "32 × 32").await;
+    session
+        .fill("field-prompt", "Add the text \"STILL WORKS\"")
+        .await;
+    session.by_test_id("run").await.click().await.expect("run");
+    session.wait_for_text("phase", "Done.").await;
+    session.close().await;
+}
