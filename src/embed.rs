@@ -70,8 +70,7 @@ struct Mounted {
 }
 
 /// What `mount()` resolves to: the host's way to drive one editor. The JavaScript class
-/// around it is defined in `main.rs`: only the binary's own exports reach the module, which
-/// keeps the exports of dependencies (and the code behind them) out of the bundle.
+/// around it is declared in `main.rs`, with the module's other exports.
 pub struct EditorHandle {
     mounted: Rc<RefCell<Mounted>>,
 }

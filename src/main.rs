@@ -1,6 +1,6 @@
-//! The wasm module's JavaScript face. Only this binary's own `#[wasm_bindgen]` items become
-//! exports (those of dependencies, such as the stream adapters leptos links, do not), so
-//! the exports are declared here and the work is done by `flexedit::embed`.
+//! The wasm module's JavaScript face, declared in the binary: built as a binary the module
+//! is smaller than as a `cdylib`, which keeps every exported item of every dependency. The
+//! work is done by `flexedit::embed`.
 
 use wasm_bindgen::prelude::*;
 
