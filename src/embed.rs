@@ -202,7 +202,11 @@ fn announce(wiring: Wiring, host: web_sys::EventTarget) {
     let phase_host = host.clone();
     Effect::watch(
         move || wiring.state.phase.get(),
-        move |phase, _, _| {
+        move |phase, previous, _| {
+            // Setting the phase it already has (a new image while idle) is no change.
+            if previous == Some(phase) {
+                return;
+            }
             dispatch(&phase_host, "flexedit:phase", &phase_detail(phase));
             if let Phase::Failed(failure) = phase {
                 dispatch(&phase_host, "flexedit:error", &error_detail(failure));

@@ -479,3 +479,91 @@ async fn a_broken_config_shows_a_notice_and_the_editor_still_edits() {
     session.wait_for_text("phase", "Done.").await;
     session.close().await;
 }
+
+#[tokio::test]
+async fn a_running_editor_takes_new_options_and_reports_phases_and_errors_to_the_host() {
+    let root = dashboard_site(&[]);
+    let session = serve(&root).await;
+    session.open("dashboard.html").await;
+    until(
+        &session,
+        "document.getElementById('editor-a').dataset.ready === 'true' && document.getElementById('editor-b').editor",
+    )
+    .await;
+    // The element's attributes and mount()'s setOptions both reach the running editor.
+    let changed = run_js(
+        &session,
+        "const b = document.getElementById('editor-b');
+         const endpointShown = () => b.shadowRoot.querySelector('[data-testid=endpoint]') !== null;
+         const before = endpointShown();
+         b.setAttribute('lock-endpoint', '');
+         await new Promise((resolve) => requestAnimationFrame(resolve));
+         const after = endpointShown();
+         window.dashboard.editors.banner.setOptions({ defaults: { steps: 40 } });
+         await new Promise((resolve) => requestAnimationFrame(resolve));
+         const steps = document.getElementById('editor-a').shadowRoot.getElementById('field-steps').value;
+         return { before, after, steps };",
+        vec![],
+    )
+    .await;
+    assert_eq!(
+        changed,
+        json!({ "before": true, "after": false, "steps": "40" })
+    );
+
+    run_js(
+        &session,
+        "window.seen = [];
+         const a = document.getElementById('editor-a');
+         a.addEventListener('flexedit:phase', (e) => window.seen.push(['phase', e.detail.phase]));
+         a.addEventListener('flexedit:error', (e) => window.seen.push(['error', e.detail.kind, e.detail.message, e.detail.nextStep]));",
+        vec![],
+    )
+    .await;
+    session.arm("unauthorized").await;
+    edit_in(
+        &session,
+        "window.dashboard.editors.banner",
+        "#editor-a",
+        "Add the text \"DENIED\"",
+        &images::png(40, 40),
+    )
+    .await;
+    until(&session, "window.seen.some((e) => e[0] === 'error')").await;
+    let seen = run_js(&session, "return window.seen;", vec![]).await;
+    let phases: Vec<&str> = seen
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e[0] == "phase")
+        .filter_map(|e| e[1].as_str())
+        .collect();
+    assert_eq!(phases.first(), Some(&"preparing"), "{seen}");
+    assert!(phases.contains(&"uploading"), "{seen}");
+    assert!(phases.contains(&"editing"), "{seen}");
+    assert_eq!(phases.last(), Some(&"failed"), "{seen}");
+    let error = seen
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|e| e[0] == "error")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(error[1], json!("unauthorized"), "{seen}");
+    assert!(
+        error[2].as_str().is_some_and(|m| m.contains("API key")),
+        "{seen}"
+    );
+    assert!(error[3].as_str().is_some_and(|s| !s.is_empty()), "{seen}");
+    // The dashboard's own error line shows what the editor said.
+    let status = session
+        .browser
+        .find(Locator::Id("status"))
+        .await
+        .expect("the status line")
+        .text()
+        .await
+        .expect("its text");
+    assert!(status.contains("API key"), "{status}");
+    session.close().await;
+}
