@@ -58,7 +58,7 @@ pub async fn source_from_blob(
         read_head(&blob, HEAD_BYTES).await?
     };
     let kind = check_source(&name, &blob.type_(), size, &head, max_source_bytes)?;
-    let bitmap = decode_upright(&blob).await?;
+    let bitmap = decode_upright(&blob, None).await?;
     let dimensions = (bitmap.width(), bitmap.height());
     bitmap.close();
     let preview_url =

@@ -9,6 +9,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{
     Blob, CanvasRenderingContext2d, HtmlCanvasElement, ImageBitmap, ImageBitmapOptions,
     ImageEncodeOptions, ImageOrientation, OffscreenCanvas, OffscreenCanvasRenderingContext2d,
+    ResizeQuality,
 };
 
 /// How much of a file is read to tell what it is and which way up it is. EXIF sits in the
@@ -58,23 +59,32 @@ pub enum PrepareError {
 pub async fn prepare(file: &Blob, name: &str, max_pixels: u64) -> Result<Prepared, PrepareError> {
     let head = read_head(file, HEAD_BYTES).await?;
     let kind = check_source(name, &file.type_(), blob_size(file), &head, u64::MAX)?;
-    let bitmap = decode_upright(file).await?;
-    let (width, height) = (bitmap.width(), bitmap.height());
-    let (target_w, target_h) = fit_within(width, height, max_pixels);
-    let fits = (target_w, target_h) == (width, height);
-    let upright = match kind {
-        ImageKind::Jpeg => matches!(flexedit_api::jpeg_orientation(&head), None | Some(1)),
-        _ => true,
+    let orientation = match kind {
+        ImageKind::Jpeg => flexedit_api::jpeg_orientation(&head),
+        _ => None,
     };
-
+    let upright = matches!(orientation, None | Some(1));
     let format = match kind {
         ImageKind::Png => OutputFormat::Png,
         _ => OutputFormat::Jpg,
     };
     let file_name = flexedit_api::upload_file_name(name, format);
 
+    // The header says the size, so the image is decoded once, straight to the size it
+    // is sent at; only a header that does not say costs a first, full-size decode.
+    let (width, height) = match flexedit_api::stored_dimensions(&head) {
+        Some(stored) => flexedit_api::upright_dimensions(stored, orientation),
+        None => {
+            let bitmap = decode_upright(file, None).await?;
+            let size = (bitmap.width(), bitmap.height());
+            bitmap.close();
+            size
+        }
+    };
+    let (target_w, target_h) = fit_within(width, height, max_pixels);
+    let fits = (target_w, target_h) == (width, height);
+
     if fits && upright && matches!(kind, ImageKind::Png | ImageKind::Jpeg) {
-        bitmap.close();
         return Ok(Prepared {
             blob: typed(file, format.mime()),
             file_name,
@@ -83,6 +93,7 @@ pub async fn prepare(file: &Blob, name: &str, max_pixels: u64) -> Result<Prepare
         });
     }
 
+    let bitmap = decode_upright(file, Some((target_w, target_h))).await?;
     let encoded = redraw(&bitmap, target_w, target_h, format).await;
     bitmap.close();
     Ok(Prepared {
@@ -94,10 +105,19 @@ pub async fn prepare(file: &Blob, name: &str, max_pixels: u64) -> Result<Prepare
 }
 
 /// Decodes with EXIF orientation applied, so width and height are as the person sees them.
-pub(crate) async fn decode_upright(blob: &Blob) -> Result<ImageBitmap, PrepareError> {
+pub(crate) async fn decode_upright(
+    blob: &Blob,
+    size: Option<(u32, u32)>,
+) -> Result<ImageBitmap, PrepareError> {
     let window = web_sys::window().ok_or(PrepareError::Undecodable)?;
     let options = ImageBitmapOptions::new();
     options.set_image_orientation(ImageOrientation::FromImage);
+    if let Some((width, height)) = size {
+        // Scaled while decoding, to the upright size (orientation applies first).
+        options.set_resize_width(width);
+        options.set_resize_height(height);
+        options.set_resize_quality(ResizeQuality::High);
+    }
     let promise = window
         .create_image_bitmap_with_blob_and_image_bitmap_options(blob, &options)
         .map_err(|_| PrepareError::Undecodable)?;
@@ -108,7 +128,6 @@ pub(crate) async fn decode_upright(blob: &Blob) -> Result<ImageBitmap, PrepareEr
         .ok_or(PrepareError::Undecodable)
 }
 
-/// The first `len` bytes of a file (all of it when shorter).
 pub(crate) async fn read_head(blob: &Blob, len: u32) -> Result<Vec<u8>, PrepareError> {
     let head = blob
         .slice_with_f64_and_f64(0.0, f64::from(len))

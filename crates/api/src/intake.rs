@@ -352,6 +352,69 @@ fn clamp_u32(v: u64) -> u32 {
     u32::try_from(v).unwrap_or(u32::MAX)
 }
 
+/// The width and height a PNG, JPEG or WebP file declares in its header, as stored (before
+/// any EXIF orientation), read from the head of the file without decoding it. `None` when
+/// the head does not say (or is cut off before it does).
+pub fn stored_dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
+    let be16 = |at: usize| Some(u16::from_be_bytes([*bytes.get(at)?, *bytes.get(at + 1)?]));
+    let be32 = |at: usize| Some(u32::from_be_bytes(bytes.get(at..at + 4)?.try_into().ok()?));
+    let le16 = |at: usize| Some(u16::from_le_bytes([*bytes.get(at)?, *bytes.get(at + 1)?]));
+    let le24 = |at: usize| {
+        let b = bytes.get(at..at + 3)?;
+        Some(u32::from(b[0]) | u32::from(b[1]) << 8 | u32::from(b[2]) << 16)
+    };
+    let found = match sniff(bytes) {
+        // IHDR is always the first chunk.
+        ImageKind::Png if bytes.get(12..16) == Some(b"IHDR") => (be32(16)?, be32(20)?),
+        ImageKind::Jpeg => {
+            let mut pos = 2usize;
+            loop {
+                if *bytes.get(pos)? != 0xFF {
+                    return None;
+                }
+                while *bytes.get(pos + 1)? == 0xFF {
+                    pos += 1;
+                }
+                let marker = *bytes.get(pos + 1)?;
+                match marker {
+                    0xD9 | 0xDA => return None,
+                    0x01 | 0xD0..=0xD7 => {
+                        pos += 2;
+                        continue;
+                    }
+                    // Start of frame, any coding (not DHT 0xC4, JPG 0xC8, DAC 0xCC).
+                    0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
+                        break (u32::from(be16(pos + 7)?), u32::from(be16(pos + 5)?));
+                    }
+                    _ => pos += 2 + usize::from(be16(pos + 2)?),
+                }
+            }
+        }
+        ImageKind::Webp => match bytes.get(12..16)? {
+            b"VP8 " if bytes.get(23..26) == Some(&[0x9D, 0x01, 0x2A]) => {
+                (u32::from(le16(26)? & 0x3FFF), u32::from(le16(28)? & 0x3FFF))
+            }
+            b"VP8L" if bytes.get(20) == Some(&0x2F) => {
+                let bits = u32::from_le_bytes(bytes.get(21..25)?.try_into().ok()?);
+                ((bits & 0x3FFF) + 1, (bits >> 14 & 0x3FFF) + 1)
+            }
+            b"VP8X" => (le24(24)? + 1, le24(27)? + 1),
+            _ => return None,
+        },
+        _ => return None,
+    };
+    (found.0 > 0 && found.1 > 0).then_some(found)
+}
+
+/// The dimensions an image shows with its EXIF orientation applied: orientations 5 to 8
+/// turn it a quarter, so width and height trade places.
+pub fn upright_dimensions((width, height): (u32, u32), orientation: Option<u8>) -> (u32, u32) {
+    match orientation {
+        Some(5..=8) => (height, width),
+        _ => (width, height),
+    }
+}
+
 /// The EXIF orientation (1–8) of a JPEG, read from its APP1 segment; `None` when absent,
 /// invalid or cut off.
 pub fn jpeg_orientation(bytes: &[u8]) -> Option<u8> {
@@ -768,6 +831,87 @@ mod tests {
         jpeg.extend_from_slice(&app1);
         jpeg.extend_from_slice(&[0xFF, 0xDA, 0, 2, 0xFF, 0xD9]);
         jpeg
+    }
+
+    fn jpeg_with_frame(sof: u8, width: u16, height: u16) -> Vec<u8> {
+        let mut jpeg = jpeg_with_exif(false, 6);
+        jpeg.truncate(jpeg.len() - 6);
+        // A quantisation table (skipped by length), then the frame header.
+        jpeg.extend_from_slice(&[0xFF, 0xDB, 0, 4, 0, 0]);
+        jpeg.extend_from_slice(&[0xFF, sof, 0, 11, 8]);
+        jpeg.extend_from_slice(&height.to_be_bytes());
+        jpeg.extend_from_slice(&width.to_be_bytes());
+        jpeg.extend_from_slice(&[1, 1, 0x11, 0]);
+        jpeg.extend_from_slice(&[0xFF, 0xDA, 0, 2, 0xFF, 0xD9]);
+        jpeg
+    }
+
+    fn webp(chunk: &[u8; 4], payload: &[u8]) -> Vec<u8> {
+        let mut webp = b"RIFF\0\0\0\0WEBP".to_vec();
+        webp.extend_from_slice(chunk);
+        webp.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+        webp.extend_from_slice(payload);
+        webp
+    }
+
+    #[test]
+    fn header_dimensions_of_every_accepted_format() {
+        let mut png = PNG.to_vec();
+        png.truncate(8);
+        png.extend_from_slice(&[0, 0, 0, 13]);
+        png.extend_from_slice(b"IHDR");
+        png.extend_from_slice(&6000u32.to_be_bytes());
+        png.extend_from_slice(&4000u32.to_be_bytes());
+        png.extend_from_slice(&[8, 6, 0, 0, 0]);
+        assert_eq!(stored_dimensions(&png), Some((6000, 4000)));
+
+        for sof in [0xC0, 0xC1, 0xC2] {
+            let jpeg = jpeg_with_frame(sof, 6000, 4000);
+            assert_eq!(stored_dimensions(&jpeg), Some((6000, 4000)), "SOF {sof:x}");
+            // Cut anywhere before the width is complete: unknown, never wrong.
+            for cut in 0..jpeg.len() - 10 {
+                assert_eq!(stored_dimensions(&jpeg[..cut]), None, "cut at {cut}");
+            }
+        }
+        // A define-Huffman-table marker (0xC4) is no frame header.
+        let mut dht = jpeg_with_frame(0xC0, 10, 20);
+        let at = dht.len() - 6 - 13;
+        dht.splice(at..at, [0xFF, 0xC4, 0, 4, 0, 0]);
+        assert_eq!(stored_dimensions(&dht), Some((10, 20)));
+        // No frame before the scan: unknown.
+        assert_eq!(stored_dimensions(&jpeg_with_exif(true, 1)), None);
+
+        let mut lossy = vec![0, 0, 0, 0x9D, 0x01, 0x2A];
+        lossy.extend_from_slice(&(1920u16 | 0x4000).to_le_bytes());
+        lossy.extend_from_slice(&1080u16.to_le_bytes());
+        assert_eq!(
+            stored_dimensions(&webp(b"VP8 ", &lossy)),
+            Some((1920, 1080))
+        );
+        let bits: u32 = (640 - 1) | ((480 - 1) << 14);
+        let mut lossless = vec![0x2F];
+        lossless.extend_from_slice(&bits.to_le_bytes());
+        assert_eq!(
+            stored_dimensions(&webp(b"VP8L", &lossless)),
+            Some((640, 480))
+        );
+        let mut extended = vec![0x10, 0, 0, 0];
+        extended.extend_from_slice(&[0x1F, 0x03, 0x00, 0xDF, 0x01, 0x00]);
+        assert_eq!(
+            stored_dimensions(&webp(b"VP8X", &extended)),
+            Some((800, 480))
+        );
+
+        assert_eq!(stored_dimensions(b"GIF89a\x01\0\x01\0"), None);
+        assert_eq!(stored_dimensions(&[]), None);
+    }
+
+    #[test]
+    fn quarter_turns_swap_width_and_height() {
+        assert_eq!(upright_dimensions((6000, 4000), Some(6)), (4000, 6000));
+        assert_eq!(upright_dimensions((6000, 4000), Some(8)), (4000, 6000));
+        assert_eq!(upright_dimensions((6000, 4000), Some(3)), (6000, 4000));
+        assert_eq!(upright_dimensions((6000, 4000), None), (6000, 4000));
     }
 
     #[test]

@@ -18,7 +18,8 @@ mod text;
 
 pub use intake::{
     DEFAULT_MAX_SOURCE_BYTES, DEFAULT_MAX_UPLOAD_PIXELS, ImageKind, IntakeError, check_source,
-    download_file_name, fit_within, format_bytes, jpeg_orientation, sniff, upload_file_name,
+    download_file_name, fit_within, format_bytes, jpeg_orientation, sniff, stored_dimensions,
+    upload_file_name, upright_dimensions,
 };
 pub use params::{
     ASSET_PATH_MAX_BYTES, AspectRatio, EditParams, Field, GUIDANCE, GUIDANCE_DECIMALS,
