@@ -192,6 +192,9 @@ pub fn CodeView(
                             text=upload_text
                             test_id="code-upload"
                         />
+                        <p class="code-note" data-testid="code-path-note">
+                            "The edit's imageUrl is the path the upload answers with (fileContent.path); images/pending-upload.png stands in for it here."
+                        </p>
                     </Show>
                     <Snippet heading=edit_heading text=edit_text test_id="code-edit" />
                 </Show>
