@@ -167,16 +167,19 @@ impl Session {
     }
 
     /// Waits until the browser has finished saving a download, and returns its name and
-    /// bytes. Chromium writes `*.crdownload` until the file is complete.
+    /// bytes. Chromium writes a hidden temporary file, then `*.crdownload`, until the file
+    /// is complete under its own name.
     pub async fn downloaded_file(&self) -> (String, Vec<u8>) {
         let dir = self.downloads.path().to_owned();
         let finished = async {
             loop {
                 let done = std::fs::read_dir(&dir).ok().and_then(|entries| {
-                    entries
-                        .filter_map(Result::ok)
-                        .map(|e| e.path())
-                        .find(|p| p.extension().is_none_or(|ext| ext != "crdownload"))
+                    entries.filter_map(Result::ok).map(|e| e.path()).find(|p| {
+                        let hidden = p
+                            .file_name()
+                            .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+                        !hidden && p.extension().is_none_or(|ext| ext != "crdownload")
+                    })
                 });
                 if let Some(path) = done {
                     let name = path
