@@ -6,6 +6,7 @@ pub mod compare;
 pub mod config;
 pub mod editor;
 pub mod form;
+pub mod history;
 pub mod intake;
 pub mod prepare;
 pub mod result;
