@@ -124,6 +124,7 @@ pub fn HistoryPanel(history: History, state: EditorState) -> impl IntoView {
         }
         busy.set(true);
         history.problem.set(None);
+        history.message.set(None);
         spawn_local(async move {
             match history.export().await {
                 Ok((zip, count)) => {
@@ -163,6 +164,7 @@ pub fn HistoryPanel(history: History, state: EditorState) -> impl IntoView {
         input.set_value("");
         busy.set(true);
         history.problem.set(None);
+        history.message.set(None);
         spawn_local(async move {
             let outcome = match blob_bytes(&file).await {
                 Some(bytes) => history.import(&bytes).await,
