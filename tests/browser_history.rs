@@ -437,3 +437,37 @@ async fn without_storage_the_editor_works_and_says_history_is_off() {
     assert!(find(&root, "[data-testid='history-item']").is_none());
     root.remove();
 }
+
+#[wasm_bindgen_test]
+async fn a_chosen_file_comes_back_after_a_reload() {
+    let db = db_name("file");
+    let (root, history) = mount(&db);
+    history_on(&root, history).await;
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(pixel().as_slice()));
+    let options = web_sys::FilePropertyBag::new();
+    options.set_type("image/png");
+    let file = web_sys::File::new_with_u8_array_sequence_and_options(&parts, "a.png", &options)
+        .expect("a file");
+    let transfer = web_sys::DataTransfer::new().expect("a transfer");
+    transfer.items().add_with_file(&file).expect("add the file");
+    let input: web_sys::HtmlInputElement = find(&root, "[data-testid='file-input']")
+        .expect("the file input")
+        .unchecked_into();
+    input.set_files(transfer.files().as_ref());
+    input
+        .dispatch_event(&web_sys::Event::new("change").expect("change"))
+        .expect("dispatch change");
+    until("the file became the source", || {
+        text_of(&root, "source-info").contains("1 × 1")
+    })
+    .await;
+    settle().await;
+    root.remove();
+    let (again, history) = mount(&db);
+    history_on(&again, history).await;
+    until("the file came back", || {
+        text_of(&again, "source-info").contains("1 × 1")
+    })
+    .await;
+    again.remove();
+}
