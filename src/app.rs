@@ -54,6 +54,9 @@ pub fn App() -> impl IntoView {
     let loaded = RwSignal::new_local(None::<(Config, Option<String>)>);
     spawn_local(async move { loaded.set(Some(load_config().await)) });
     let transport: Rc<dyn Transport> = Rc::new(BrowserTransport);
+    provide_context(crate::history::History::open(
+        crate::history::store::DB_NAME,
+    ));
     view! { <Shell loaded transport page=true/> }
 }
 

@@ -94,6 +94,8 @@ pub struct EditorState {
     pub result: RwSignal<Option<RunResult>, LocalStorage>,
     pub upload_name: RwSignal<Option<String>>,
     cancel: StoredValue<Option<Cancel>, LocalStorage>,
+    /// Records runs and keeps the form, when the app provides a history.
+    pub history: Option<crate::history::History>,
 }
 
 impl EditorState {
@@ -106,6 +108,7 @@ impl EditorState {
             result: RwSignal::new_local(None),
             upload_name: RwSignal::new(None),
             cancel: StoredValue::new_local(None),
+            history: None,
         }
     }
 
@@ -139,6 +142,9 @@ impl EditorState {
         }
         let after_send = matches!(phase, Phase::Editing { .. } | Phase::LoadingResult);
         self.phase.set(Phase::Cancelled { after_send });
+        if let Some(history) = self.history {
+            history.run_cancelled(after_send);
+        }
     }
 
     /// Starts an edit with the current source and parameters. Never retries an edit.
@@ -160,6 +166,9 @@ impl EditorState {
         }
         let cancel = Cancel::new();
         self.cancel.set_value(Some(cancel.clone()));
+        if let Some(history) = self.history {
+            history.run_started(&source, &params_for(Some(&source), &params), &connection);
+        }
         let state = *self;
         spawn_local(async move {
             let started = now_ms();
@@ -178,6 +187,10 @@ impl EditorState {
             }
             match outcome {
                 Ok(mut result) => {
+                    if let Some(history) = state.history {
+                        let took = now_ms() - started;
+                        history.run_succeeded(&result, took, transport.clone(), connection.clone());
+                    }
                     state.phase.set(Phase::LoadingResult);
                     result.dimensions = load_image(&result.display_url).await;
                     if cancel.is_cancelled() {
@@ -187,7 +200,12 @@ impl EditorState {
                     state.result.set(Some(result));
                     state.phase.set(Phase::Done);
                 }
-                Err(failure) => state.phase.set(Phase::Failed(failure)),
+                Err(failure) => {
+                    if let Some(history) = state.history {
+                        history.run_failed(&failure);
+                    }
+                    state.phase.set(Phase::Failed(failure))
+                }
             }
         });
     }
@@ -214,11 +232,18 @@ impl EditorState {
                     let _ = performance.measure_with_start_mark(PREPARE_MEASURE, PREPARE_START);
                 }
                 let prepared = prepared.map_err(|e| Failure::prepare(&e))?;
+                if let Some(history) = self.history {
+                    history.run_prepared(&prepared.blob);
+                }
                 let upload = Upload {
                     blob: prepared.blob,
                     file_name: prepared.file_name,
                 };
-                self.upload(transport, connection, upload, cancel).await?
+                let path = self.upload(transport, connection, upload, cancel).await?;
+                if let Some(history) = self.history {
+                    history.run_uploaded(&path);
+                }
+                path
             }
             Origin::Url(url) => url.clone(),
             Origin::Asset { path } => path.clone(),
@@ -388,7 +413,11 @@ pub fn Editor(
     #[prop(optional_no_strip)]
     on_ready: Option<UnsyncCallback<Wiring>>,
 ) -> impl IntoView {
-    let state = EditorState::new(&config);
+    let mut state = EditorState::new(&config);
+    state.history = use_context::<crate::history::History>();
+    if let Some(history) = state.history {
+        history.keep_form(state, config.max_source_bytes);
+    }
     let settings = Settings::new(&config);
     let connection = Signal::derive(move || settings.connection());
     provide_context(Network::new(transport.clone(), connection));
@@ -588,6 +617,7 @@ pub fn Editor(
                     endpoint=code_endpoint
                     mode=code_mode
                 />
+                {state.history.map(|history| view! { <crate::history::HistoryPanel history state/> })}
             </section>
         </div>
     }

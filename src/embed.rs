@@ -173,6 +173,14 @@ pub fn mount(
 
     let for_handle = mounted.clone();
     let unmount = leptos::mount::mount_to(container, move || {
+        // History belongs to the editor that owns the page; an embedded editor hands each
+        // result to its host instead (flexedit:result), and several on one page would
+        // otherwise share one tab's saved form.
+        if page {
+            provide_context(crate::history::History::open(
+                crate::history::store::DB_NAME,
+            ));
+        }
         let on_ready = UnsyncCallback::new(move |wiring: Wiring| {
             for_handle.borrow_mut().wiring = Some(wiring);
             announce(wiring, host.clone());

@@ -8,6 +8,7 @@ pub mod config;
 pub mod editor;
 pub mod embed;
 pub mod form;
+pub mod history;
 pub mod intake;
 pub mod prepare;
 pub mod result;

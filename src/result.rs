@@ -475,7 +475,7 @@ async fn fetch_result(network: Option<&Network>, url: &str) -> Result<web_sys::B
 
 /// Saves through a temporary link, which is how a page hands a file to the browser's own
 /// download handling.
-fn save_blob(blob: &web_sys::Blob, name: &str) -> Result<(), ()> {
+pub(crate) fn save_blob(blob: &web_sys::Blob, name: &str) -> Result<(), ()> {
     let object_url = web_sys::Url::create_object_url_with_blob(blob).map_err(|_| ())?;
     let saved = click_download_link(&object_url, name);
     set_timeout(

@@ -8,13 +8,17 @@
 //! - [`response`]: the provider's answers, mapped to results and errors people understand.
 //! - [`intake`]: deciding about a source image before it is decoded and uploaded.
 //! - [`snippets`]: the same requests as cURL, JavaScript and Python.
+//! - [`history`]: what the history keeps of each run, and its export bundle.
+//! - [`zip`]: the stored zip the bundle is written in, and CRC-32.
 
+pub mod history;
 pub mod intake;
 pub mod params;
 pub mod request;
 pub mod response;
 pub mod snippets;
 mod text;
+pub mod zip;
 
 pub use intake::{
     DEFAULT_MAX_SOURCE_BYTES, DEFAULT_MAX_UPLOAD_PIXELS, ImageKind, IntakeError, check_source,

@@ -796,3 +796,33 @@ async fn shutdown_lets_an_edit_in_flight_finish() {
     succeeded(200, &text);
     stopped.await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn a_forgotten_result_is_gone_from_its_url_and_the_control_api() {
+    let server = simulator().await;
+    let path = upload_png(&server.url, 8, 8).await;
+    let (status, text) = post_edit(&server.url, edit_body(&path, "x", json!({}))).await;
+    let result = succeeded(status, &text);
+    let result_path = result.storage_paths[0].clone();
+    assert_eq!(
+        client()
+            .get(&result.display_url)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
+    let forget = |p: String| {
+        let url = server.at(&format!("/__simulator/assets/{p}"));
+        async move { client().delete(url).send().await.unwrap().status() }
+    };
+    assert_eq!(forget(result_path.clone()).await, 204);
+    let response = client().get(&result.display_url).send().await.unwrap();
+    assert_eq!(response.status(), 404);
+    assert!(response.text().await.unwrap().contains("NoSuchKey"));
+    let (status, _, _) = get_bytes(&server.at(&format!("/__simulator/assets/{result_path}"))).await;
+    assert_eq!(status, 404);
+    assert_eq!(forget(result_path).await, 404);
+}

@@ -80,7 +80,10 @@ pub fn routes() -> Router<Arc<Simulator>> {
         .route("/__simulator/release", post(release))
         .route("/__simulator/held", get(held))
         .route("/__simulator/requests", get(requests).delete(clear))
-        .route("/__simulator/assets/{*path}", get(asset))
+        .route(
+            "/__simulator/assets/{*path}",
+            get(asset).delete(forget_asset),
+        )
 }
 
 #[derive(Deserialize)]
@@ -165,6 +168,18 @@ async fn asset(State(simulator): State<Arc<Simulator>>, Path(path): Path<String>
             asset.bytes.clone(),
         )
             .into_response(),
+        None => ApiError::not_found().into_response(),
+    }
+}
+
+/// Makes an upload or result unreachable, as an expired or deleted file upstream is: its
+/// result URL answers S3's `NoSuchKey` from then on.
+async fn forget_asset(
+    State(simulator): State<Arc<Simulator>>,
+    Path(path): Path<String>,
+) -> Response {
+    match simulator.remove_asset(&path) {
+        Some(_) => StatusCode::NO_CONTENT.into_response(),
         None => ApiError::not_found().into_response(),
     }
 }

@@ -87,6 +87,10 @@ impl Simulator {
         self.store().get(path)
     }
 
+    pub fn remove_asset(&self, path: &str) -> Option<Arc<StoredAsset>> {
+        self.store().remove(path)
+    }
+
     /// The fault for this request: the header first, then the armed one (edits only).
     fn fault_for(&self, headers: &HeaderMap, take_armed: bool) -> Option<Fault> {
         if !self.config.test_mode {

@@ -114,6 +114,14 @@ impl AssetStore {
         self.assets.get(path).cloned()
     }
 
+    /// Forgets an asset, as the provider does when it lets a file go.
+    pub fn remove(&mut self, path: &str) -> Option<Arc<StoredAsset>> {
+        let removed = self.assets.remove(path)?;
+        self.total -= removed.bytes.len();
+        self.order.retain(|kept| kept != path);
+        Some(removed)
+    }
+
     pub fn len(&self) -> usize {
         self.assets.len()
     }

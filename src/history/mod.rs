@@ -1,0 +1,777 @@
+//! History: every run recorded in IndexedDB the moment it starts, then its outcome with the
+//! result's bytes; the form kept per tab so a reload restores it; other tabs told of new
+//! entries over a BroadcastChannel. The editor reaches it through a few hooks in
+//! `editor.rs`; the app provides it (tests mount the editor without one).
+//!
+//! - [`store`]: the IndexedDB database, its schema and migration
+//! - [`panel`]: the list, a run's details, export, import and deletion
+
+pub mod panel;
+pub mod store;
+
+use std::rc::Rc;
+
+use flexedit_api::history::{
+    BundledRun, Outcome, RunRecord, Slot, SourceKind, SourceRecord, SuccessRecord, mime_of,
+    run_id_from, storage_sentence,
+};
+use flexedit_api::{EditParams, Mode};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+use crate::editor::EditorState;
+use crate::run::{Failure, RunResult};
+use crate::source::{Origin, Source};
+use crate::transport::{Connection, Transport};
+pub use panel::HistoryPanel;
+use store::{HistoryError, Store, form_image_key, image_key};
+
+/// The channel tabs announce history changes on.
+const CHANNEL: &str = "flexedit-history";
+/// Where a tab keeps its id, which survives a reload of that tab only.
+const TAB_KEY: &str = "flexedit.tab";
+/// Another tab's saved form older than this is removed when a tab starts.
+const FORM_LIFETIME_MS: f64 = 7.0 * 24.0 * 3600.0 * 1000.0;
+
+type MessageListener = Closure<dyn Fn(web_sys::MessageEvent)>;
+
+/// Whether the history works in this browser.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Availability {
+    Opening,
+    On,
+    /// Why it is off, as a sentence.
+    Off(String),
+}
+
+/// The form as a tab last left it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct FormRecord {
+    saved_at: f64,
+    params: EditParams,
+    seed_locked: bool,
+    #[serde(default)]
+    source: Option<FormSource>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct FormSource {
+    name: String,
+    kind: SourceKind,
+    /// The URL of a URL source, the asset path of an earlier result.
+    reference: String,
+}
+
+/// The run this tab has under way, and what of it is already written.
+struct Current {
+    record: RunRecord,
+    source: Option<web_sys::Blob>,
+    source_written: bool,
+}
+
+/// Where the next run branches from: set when a past result becomes the source.
+#[derive(Clone)]
+struct Branch {
+    parent: String,
+    asset_path: Option<String>,
+    preview_url: String,
+    blob: Option<web_sys::Blob>,
+}
+
+/// The history, shared through context as a `Copy` handle.
+#[derive(Clone, Copy)]
+pub struct History {
+    store: StoredValue<Option<Rc<Store>>, LocalStorage>,
+    pub availability: RwSignal<Availability>,
+    /// Every run, newest first.
+    pub runs: RwSignal<Vec<RunRecord>>,
+    /// The last thing that went wrong, as a sentence with a next step.
+    pub problem: RwSignal<Option<String>>,
+    /// The last thing that went right (imported, exported, deleted).
+    pub message: RwSignal<Option<String>>,
+    /// Storage used against the quota, and whether it is nearly full.
+    pub storage: RwSignal<Option<(String, bool)>>,
+    tab: StoredValue<String>,
+    channel: StoredValue<Option<web_sys::BroadcastChannel>, LocalStorage>,
+    listener: StoredValue<Option<MessageListener>, LocalStorage>,
+    current: StoredValue<Option<Current>, LocalStorage>,
+    branch: StoredValue<Option<Branch>, LocalStorage>,
+    /// The preview of the source last saved with the form, to write its bytes only once.
+    saved_source: StoredValue<Option<String>>,
+    restored: StoredValue<bool>,
+}
+
+fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+/// 128 random bits from the browser's generator, as 32 hex digits.
+fn new_run_id() -> String {
+    let mut bytes = [0u8; 16];
+    let filled = web_sys::window()
+        .and_then(|w| w.crypto().ok())
+        .is_some_and(|c| c.get_random_values_with_u8_array(&mut bytes).is_ok());
+    if !filled {
+        for b in &mut bytes {
+            *b = (js_sys::Math::random() * 256.0) as u8;
+        }
+    }
+    run_id_from(bytes)
+}
+
+fn tab_id() -> String {
+    let storage = web_sys::window().and_then(|w| w.session_storage().ok().flatten());
+    if let Some(id) = storage
+        .as_ref()
+        .and_then(|s| s.get_item(TAB_KEY).ok().flatten())
+    {
+        return id;
+    }
+    let id = new_run_id();
+    if let Some(storage) = storage {
+        let _ = storage.set_item(TAB_KEY, &id);
+    }
+    id
+}
+
+/// The bytes of a Blob.
+pub async fn blob_bytes(blob: &web_sys::Blob) -> Option<Vec<u8>> {
+    let buffer = JsFuture::from(blob.array_buffer()).await.ok()?;
+    Some(js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
+/// Bytes as a Blob of their own image type.
+pub fn bytes_blob(bytes: &[u8], mime: &str) -> Option<web_sys::Blob> {
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(mime);
+    web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options).ok()
+}
+
+/// `navigator.storage.estimate()`, where the browser has it: `(usage, quota)`.
+async fn estimate() -> Option<(u64, u64)> {
+    let navigator = web_sys::window()?.navigator();
+    let storage = js_sys::Reflect::get(&navigator, &"storage".into()).ok()?;
+    let estimate: js_sys::Function = js_sys::Reflect::get(&storage, &"estimate".into())
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    let promise: js_sys::Promise = estimate.call0(&storage).ok()?.dyn_into().ok()?;
+    let result = JsFuture::from(promise).await.ok()?;
+    let number = |name: &str| {
+        js_sys::Reflect::get(&result, &name.into())
+            .ok()
+            .and_then(|v| v.as_f64())
+            .map(|v| v.max(0.0) as u64)
+    };
+    Some((number("usage")?, number("quota").unwrap_or(0)))
+}
+
+impl History {
+    /// Opens the history database `name` and starts listening to other tabs. Call inside a
+    /// reactive owner; the handle is usable at once, and says when storage is off.
+    pub fn open(name: &str) -> History {
+        let history = History {
+            store: StoredValue::new_local(None),
+            availability: RwSignal::new(Availability::Opening),
+            runs: RwSignal::new(Vec::new()),
+            problem: RwSignal::new(None),
+            message: RwSignal::new(None),
+            storage: RwSignal::new(None),
+            tab: StoredValue::new(tab_id()),
+            channel: StoredValue::new_local(None),
+            listener: StoredValue::new_local(None),
+            current: StoredValue::new_local(None),
+            branch: StoredValue::new_local(None),
+            saved_source: StoredValue::new(None),
+            restored: StoredValue::new(false),
+        };
+        let name = name.to_owned();
+        spawn_local(async move {
+            match Store::open(&name).await {
+                Ok(store) => {
+                    history.store.set_value(Some(Rc::new(store)));
+                    history.listen(&name);
+                    history.refresh().await;
+                    history.availability.set(Availability::On);
+                }
+                Err(error) => {
+                    history.restored.set_value(true);
+                    history
+                        .availability
+                        .set(Availability::Off(error.to_string()));
+                }
+            }
+        });
+        history
+    }
+
+    fn listen(&self, name: &str) {
+        let Ok(channel) = web_sys::BroadcastChannel::new(&format!("{CHANNEL}:{name}")) else {
+            return;
+        };
+        let history = *self;
+        let listener = MessageListener::new(move |_: web_sys::MessageEvent| {
+            spawn_local(async move { history.refresh().await });
+        });
+        channel.set_onmessage(Some(listener.as_ref().unchecked_ref()));
+        self.channel.set_value(Some(channel));
+        self.listener.set_value(Some(listener));
+    }
+
+    fn announce(&self) {
+        if let Some(channel) = self.channel.get_value() {
+            let _ = channel.post_message(&JsValue::from_str("changed"));
+        }
+    }
+
+    fn store(&self) -> Option<Rc<Store>> {
+        self.store.get_value()
+    }
+
+    /// Makes the next write fail (tests only).
+    pub fn inject(&self, fault: store::Fault) {
+        if let Some(store) = self.store() {
+            store.inject(fault);
+        }
+    }
+
+    /// Reads the list again, and the storage estimate.
+    pub async fn refresh(&self) {
+        let Some(store) = self.store() else {
+            return;
+        };
+        match store.runs().await {
+            Ok(runs) => self.runs.set(runs),
+            Err(error) => self.problem.set(Some(error.to_string())),
+        }
+        if let Some((usage, quota)) = estimate().await {
+            self.storage.set(Some(storage_sentence(usage, quota)));
+        }
+    }
+
+    /// Reports the outcome of a write, and on success tells the list and other tabs.
+    async fn after_write(&self, written: Result<(), HistoryError>) -> bool {
+        match written {
+            Ok(()) => {
+                self.refresh().await;
+                self.announce();
+                true
+            }
+            Err(error) => {
+                self.problem.set(Some(error.to_string()));
+                false
+            }
+        }
+    }
+
+    pub async fn image(&self, id: &str, slot: Slot) -> Option<web_sys::Blob> {
+        self.store()?
+            .image(&image_key(id, slot))
+            .await
+            .ok()
+            .flatten()
+    }
+
+    // ---- Run hooks, called by the editor ------------------------------------------------
+
+    /// A run starts: its record is written at once, with the source image.
+    pub fn run_started(&self, source: &Source, params: &EditParams, connection: &Connection) {
+        if self.store().is_none() {
+            return;
+        }
+        let (kind, url, asset_path, blob) = match &source.origin {
+            Origin::File { file, .. } => (SourceKind::File, None, None, Some(file.clone())),
+            Origin::Url(url) => (SourceKind::Url, Some(url.clone()), None, None),
+            Origin::Asset { path } => (SourceKind::Result, None, Some(path.clone()), None),
+        };
+        let branch = self.branch.get_value().filter(|b| {
+            b.preview_url == source.preview_url
+                || (b.asset_path.is_some() && b.asset_path == asset_path)
+        });
+        let parent = branch.as_ref().map(|b| b.parent.clone()).or_else(|| {
+            let path = asset_path.as_ref()?;
+            self.runs.with_untracked(|runs| {
+                runs.iter()
+                    .find(|r| r.success().and_then(|s| s.asset_path.as_ref()) == Some(path))
+                    .map(|r| r.id.clone())
+            })
+        });
+        let blob = blob.or_else(|| branch.and_then(|b| b.blob));
+        let record = RunRecord {
+            id: new_run_id(),
+            parent,
+            started_at: now_ms(),
+            finished_at: None,
+            endpoint: connection.endpoint.clone(),
+            mode: match connection.mode {
+                Mode::Direct => "direct",
+                Mode::Proxy => "proxy",
+            }
+            .into(),
+            params: params.clone(),
+            source: SourceRecord {
+                name: source.name.clone(),
+                kind,
+                asset_path,
+                url,
+                mime: blob.as_ref().map(|b| b.type_()).filter(|t| !t.is_empty()),
+            },
+            outcome: Outcome::Running,
+        };
+        self.current.set_value(Some(Current {
+            record,
+            source: blob,
+            source_written: false,
+        }));
+        self.persist();
+    }
+
+    /// The bytes that will be uploaded replace the original file as the run's source.
+    pub fn run_prepared(&self, prepared: &web_sys::Blob) {
+        self.update_current(|current| {
+            current.source = Some(prepared.clone());
+            current.source_written = false;
+            current.record.source.mime = Some(prepared.type_()).filter(|t| !t.is_empty());
+        });
+    }
+
+    pub fn run_uploaded(&self, asset_path: &str) {
+        self.update_current(|current| {
+            current.record.source.asset_path = Some(asset_path.to_owned());
+        });
+    }
+
+    /// The provider answered with a result: record it, then fetch and store its bytes
+    /// while the display link still works.
+    pub fn run_succeeded(
+        &self,
+        result: &RunResult,
+        duration_ms: f64,
+        transport: Rc<dyn Transport>,
+        connection: Connection,
+    ) {
+        let success = SuccessRecord {
+            asset_path: result.asset_path.as_ref().map(|p| p.as_str().to_owned()),
+            display_url: result.display_url.clone(),
+            expires_at: result.expires_at,
+            seed: result.seed,
+            duration_ms,
+            credits: result.credits,
+            mime: None,
+        };
+        let Some(mut record) = self.finish(Outcome::Succeeded(success)) else {
+            return;
+        };
+        let Some(store) = self.store() else {
+            return;
+        };
+        let history = *self;
+        spawn_local(async move {
+            let Ok(blob) = transport
+                .fetch_image(
+                    &connection,
+                    &record
+                        .success()
+                        .map(|s| s.display_url.clone())
+                        .unwrap_or_default(),
+                )
+                .await
+            else {
+                history.problem.set(Some(
+                    "The result image could not be fetched to keep in the history; its record is kept, and the image shows only while its link works."
+                        .into(),
+                ));
+                return;
+            };
+            let mime = match blob.type_() {
+                t if t.starts_with("image/") => t,
+                _ => blob_bytes(&blob)
+                    .await
+                    .map(|b| mime_of(&b).to_owned())
+                    .unwrap_or_default(),
+            };
+            if let Outcome::Succeeded(success) = &mut record.outcome {
+                success.mime = Some(mime);
+                history.branch.set_value(Some(Branch {
+                    parent: record.id.clone(),
+                    asset_path: success.asset_path.clone(),
+                    preview_url: success.display_url.clone(),
+                    blob: Some(blob.clone()),
+                }));
+            }
+            let written = store.put_run(&record, &[(Slot::Result, &blob)]).await;
+            history.after_write(written).await;
+        });
+    }
+
+    pub fn run_failed(&self, failure: &Failure) {
+        self.finish(Outcome::Failed {
+            kind: failure.kind.clone(),
+            message: failure.message.clone(),
+            next_step: failure.next_step.clone(),
+            may_have_billed: failure.may_have_billed,
+        });
+    }
+
+    pub fn run_cancelled(&self, after_send: bool) {
+        self.finish(Outcome::Cancelled { after_send });
+    }
+
+    fn finish(&self, outcome: Outcome) -> Option<RunRecord> {
+        let mut finished = None;
+        self.current.update_value(|current| {
+            if let Some(mut run) = current.take() {
+                run.record.outcome = outcome;
+                run.record.finished_at = Some(now_ms());
+                finished = Some(run.record.clone());
+                *current = Some(run);
+            }
+        });
+        self.persist();
+        self.current.set_value(None);
+        finished
+    }
+
+    fn update_current(&self, change: impl FnOnce(&mut Current)) {
+        let mut changed = false;
+        self.current.update_value(|current| {
+            if let Some(current) = current {
+                change(current);
+                changed = true;
+            }
+        });
+        if changed {
+            self.persist();
+        }
+    }
+
+    /// Writes the current run as it stands. Transactions over the same stores run in the
+    /// order they were created, so successive writes of a run land in order.
+    fn persist(&self) {
+        let Some(store) = self.store() else {
+            return;
+        };
+        let mut snapshot = None;
+        self.current.update_value(|current| {
+            if let Some(current) = current {
+                let source = (!current.source_written)
+                    .then(|| current.source.clone())
+                    .flatten();
+                current.source_written = true;
+                snapshot = Some((current.record.clone(), source));
+            }
+        });
+        let Some((record, source)) = snapshot else {
+            return;
+        };
+        let history = *self;
+        spawn_local(async move {
+            let images: Vec<(Slot, &web_sys::Blob)> =
+                source.iter().map(|blob| (Slot::Source, blob)).collect();
+            let written = store.put_run(&record, &images).await;
+            history.after_write(written).await;
+        });
+    }
+
+    // ---- What the panel does -----------------------------------------------------------
+
+    /// Makes a past result the editor's image, so the next run branches from it.
+    pub async fn edit_result(&self, state: EditorState, run: &RunRecord) {
+        let Some(success) = run.success() else {
+            return;
+        };
+        let blob = self.image(&run.id, Slot::Result).await;
+        let expired = success
+            .expires_at
+            .is_some_and(|at| (now_ms() / 1000.0) as i64 >= at);
+        let name = format!("result of {}", short_prompt(run.prompt()));
+        let source = match (&blob, &success.asset_path) {
+            // The link has expired (and the provider may have let the file go), or there is
+            // no path: upload the kept bytes again.
+            (Some(blob), path) if expired || path.is_none() => {
+                match crate::intake::source_from_blob(blob.clone(), name, u64::MAX).await {
+                    Ok(source) => source,
+                    Err(error) => {
+                        self.problem.set(Some(error.to_string()));
+                        return;
+                    }
+                }
+            }
+            // The provider still has the result: reuse it by path, with no upload.
+            (_, Some(path)) => {
+                let preview_url = blob
+                    .as_ref()
+                    .and_then(|b| web_sys::Url::create_object_url_with_blob(b).ok())
+                    .unwrap_or_else(|| success.display_url.clone());
+                Source {
+                    name,
+                    origin: Origin::Asset { path: path.clone() },
+                    preview_url,
+                    size: blob.as_ref().map(|b| b.size() as u64),
+                    dimensions: None,
+                }
+            }
+            _ => {
+                self.problem.set(Some(
+                    "This result's image was not kept and the provider gave no path to reuse it; run its edit again instead.".into(),
+                ));
+                return;
+            }
+        };
+        self.branch.set_value(Some(Branch {
+            parent: run.id.clone(),
+            asset_path: success.asset_path.clone(),
+            preview_url: source.preview_url.clone(),
+            blob,
+        }));
+        state.set_source(source);
+    }
+
+    pub async fn delete(&self, id: &str) {
+        let Some(store) = self.store() else {
+            return;
+        };
+        if self.after_write(store.delete_run(id).await).await {
+            self.message.set(Some("Deleted the run.".into()));
+        }
+    }
+
+    pub async fn delete_all(&self) {
+        let Some(store) = self.store() else {
+            return;
+        };
+        if self.after_write(store.clear_runs().await).await {
+            self.message.set(Some("Deleted every run.".into()));
+        }
+    }
+
+    /// The whole history as one zip: images and a JSON manifest.
+    pub async fn export(&self) -> Result<(Vec<u8>, usize), HistoryError> {
+        let store = self.store().ok_or(HistoryError::Unavailable)?;
+        let runs = store.runs().await?;
+        let mut bundled = Vec::with_capacity(runs.len());
+        for record in runs.into_iter().rev() {
+            let mut images = [None, None];
+            for (i, slot) in [Slot::Source, Slot::Result].into_iter().enumerate() {
+                if let Some(blob) = store.image(&image_key(&record.id, slot)).await? {
+                    images[i] = blob_bytes(&blob).await;
+                }
+            }
+            let [source, result] = images;
+            bundled.push(BundledRun {
+                record,
+                source,
+                result,
+            });
+        }
+        let count = bundled.len();
+        flexedit_api::history::write_bundle(&bundled)
+            .map(|zip| (zip, count))
+            .map_err(|e| HistoryError::Write(e.to_string()))
+    }
+
+    /// Adds the runs of an exported zip; a run already here (same id) is replaced, so
+    /// importing twice changes nothing.
+    pub async fn import(&self, bytes: &[u8]) -> Result<usize, HistoryError> {
+        let store = self.store().ok_or(HistoryError::Unavailable)?;
+        let runs = flexedit_api::history::read_bundle(bytes)
+            .map_err(|e| HistoryError::Import(e.to_string()))?;
+        let count = runs.len();
+        for run in runs {
+            let blobs: Vec<(Slot, web_sys::Blob)> =
+                [(Slot::Source, &run.source), (Slot::Result, &run.result)]
+                    .into_iter()
+                    .filter_map(|(slot, bytes)| {
+                        let bytes = bytes.as_ref()?;
+                        Some((slot, bytes_blob(bytes, mime_of(bytes))?))
+                    })
+                    .collect();
+            let images: Vec<(Slot, &web_sys::Blob)> =
+                blobs.iter().map(|(slot, blob)| (*slot, blob)).collect();
+            store.put_run(&run.record, &images).await?;
+        }
+        self.refresh().await;
+        self.announce();
+        Ok(count)
+    }
+
+    // ---- The form ----------------------------------------------------------------------
+
+    /// Saves the form whenever it changes, after restoring it once.
+    pub fn keep_form(&self, state: EditorState, max_source_bytes: u64) {
+        let history = *self;
+        let initial = state.params.get_untracked();
+        Effect::new(move |_| {
+            let params = state.params.get();
+            let seed_locked = state.seed_locked.get();
+            let source = state.source.get();
+            if history.restored.get_value() {
+                history.save_form(params, seed_locked, source);
+            }
+        });
+        Effect::new(move |done: Option<bool>| {
+            if done == Some(true) || history.availability.get() == Availability::Opening {
+                return done.unwrap_or(false);
+            }
+            let initial = initial.clone();
+            spawn_local(async move {
+                history
+                    .restore_form(state, &initial, max_source_bytes)
+                    .await;
+                history.restored.set_value(true);
+                // Save what was restored under this tab's own id.
+                let (params, locked, source) = (
+                    state.params.get_untracked(),
+                    state.seed_locked.get_untracked(),
+                    state.source.get_untracked(),
+                );
+                history.save_form(params, locked, source);
+            });
+            true
+        });
+    }
+
+    fn save_form(&self, params: EditParams, seed_locked: bool, source: Option<Source>) {
+        let Some(store) = self.store() else {
+            return;
+        };
+        let form_source = source.as_ref().map(|s| {
+            let (kind, reference) = match &s.origin {
+                Origin::File { .. } => (SourceKind::File, String::new()),
+                Origin::Url(url) => (SourceKind::Url, url.clone()),
+                Origin::Asset { path } => (SourceKind::Result, path.clone()),
+            };
+            FormSource {
+                name: s.name.clone(),
+                kind,
+                reference,
+            }
+        });
+        let form = FormRecord {
+            saved_at: now_ms(),
+            params,
+            seed_locked,
+            source: form_source,
+        };
+        let Ok(json) = serde_json::to_string(&form) else {
+            return;
+        };
+        let preview = source.as_ref().map(|s| s.preview_url.clone());
+        let image = if preview == self.saved_source.get_value() {
+            None // unchanged: keep what is stored
+        } else {
+            match source.as_ref().map(|s| &s.origin) {
+                Some(Origin::File { file, .. }) => Some(Some(file.clone())),
+                _ => Some(None),
+            }
+        };
+        self.saved_source.set_value(preview);
+        let tab = self.tab.get_value();
+        let history = *self;
+        spawn_local(async move {
+            if let Err(error) = store
+                .put_form(&tab, &json, image.as_ref().map(Option::as_ref))
+                .await
+            {
+                history.problem.set(Some(error.to_string()));
+            }
+        });
+    }
+
+    /// Puts back the form this tab had before a reload, or for a new tab the form last
+    /// saved by any tab, unless the person has already started on the form.
+    async fn restore_form(&self, state: EditorState, initial: &EditParams, max_source_bytes: u64) {
+        let Some(store) = self.store() else {
+            return;
+        };
+        let Ok(forms) = store.forms().await else {
+            return;
+        };
+        let own = self.tab.get_value();
+        let mut forms: Vec<(String, FormRecord)> = forms
+            .into_iter()
+            .filter_map(|(tab, json)| Some((tab, serde_json::from_str(&json).ok()?)))
+            .collect();
+        forms.sort_by(|a, b| b.1.saved_at.total_cmp(&a.1.saved_at));
+        for (tab, form) in &forms {
+            if *tab != own && now_ms() - form.saved_at > FORM_LIFETIME_MS {
+                let _ = store.delete_form(tab).await;
+            }
+        }
+        let chosen = forms
+            .iter()
+            .find(|(tab, _)| *tab == own)
+            .or_else(|| forms.first())
+            .cloned();
+        let Some((tab, form)) = chosen else {
+            return;
+        };
+        let untouched = state.source.with_untracked(Option::is_none)
+            && state.params.with_untracked(|p| p == initial);
+        if !untouched {
+            return;
+        }
+        state.params.set(form.params);
+        state.seed_locked.set(form.seed_locked);
+        let Some(saved) = form.source else {
+            return;
+        };
+        let source = match saved.kind {
+            SourceKind::File => {
+                let Ok(Some(blob)) = store.image(&form_image_key(&tab)).await else {
+                    return;
+                };
+                match crate::intake::source_from_blob(blob, saved.name, max_source_bytes).await {
+                    Ok(source) => source,
+                    Err(_) => return,
+                }
+            }
+            SourceKind::Url => Source {
+                name: saved.name,
+                origin: Origin::Url(saved.reference.clone()),
+                preview_url: saved.reference,
+                size: None,
+                dimensions: None,
+            },
+            SourceKind::Result => {
+                let run = self.runs.with_untracked(|runs| {
+                    runs.iter()
+                        .find(|r| {
+                            r.success().and_then(|s| s.asset_path.as_deref())
+                                == Some(saved.reference.as_str())
+                        })
+                        .cloned()
+                });
+                let Some(run) = run else {
+                    return;
+                };
+                self.edit_result(state, &run).await;
+                return;
+            }
+        };
+        if state.source.with_untracked(Option::is_none) {
+            state.set_source(source);
+        }
+    }
+}
+
+/// The first words of a prompt, for names and labels.
+pub fn short_prompt(prompt: &str) -> String {
+    let mut words = String::new();
+    for word in prompt.split_whitespace() {
+        if words.len() + word.len() > 40 {
+            words.push('…');
+            break;
+        }
+        if !words.is_empty() {
+            words.push(' ');
+        }
+        words.push_str(word);
+    }
+    words
+}
