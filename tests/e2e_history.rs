@@ -151,7 +151,6 @@ async fn editor_with_small_image(session: &Session, dir: &TempDir) {
 }
 
 #[tokio::test]
-#[ignore = "known failure: after a reload (or in a second tab) of the release build with a saved history, the page stays blank; under investigation"]
 async fn runs_survive_a_reload_with_their_exact_images_and_the_form_and_branches_grow() {
     let session = Session::start().await;
     let dir = TempDir::new("flexedit-e2e-images");
@@ -287,7 +286,6 @@ async fn export_delete_all_and_import_give_the_same_history_and_importing_twice_
 }
 
 #[tokio::test]
-#[ignore = "known failure: after a reload (or in a second tab) of the release build with a saved history, the page stays blank; under investigation"]
 async fn a_second_tab_sees_new_runs_and_a_gone_result_still_shows_from_kept_bytes() {
     let session = Session::start().await;
     let dir = TempDir::new("flexedit-e2e-images");

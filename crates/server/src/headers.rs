@@ -86,6 +86,11 @@ pub async fn add_security_headers(
     next: Next,
 ) -> Response {
     let mut response = next.run(request).await;
+    // A 304 carries no Content-Type, and the browser merges its headers into the cached
+    // page: a non-document policy here would replace the page's on every reload.
+    if response.status() == axum::http::StatusCode::NOT_MODIFIED {
+        return response;
+    }
     let document = is_document(response.headers());
     let headers = response.headers_mut();
     let mut set = |name: HeaderName, value: HeaderValue| {

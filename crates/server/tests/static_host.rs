@@ -75,6 +75,30 @@ async fn the_page_is_served_with_a_strict_policy_that_lets_it_run() {
 }
 
 #[tokio::test]
+async fn a_revalidated_page_keeps_its_policy() {
+    let dist = dist();
+    let server = Running::start(Config::simulator(Some(dist.0.clone()))).await;
+    let first = get(&server, "/", None).await;
+    let policy = header(&first, "content-security-policy");
+    let modified = header(&first, "last-modified");
+    assert!(!modified.is_empty());
+    let again = client()
+        .get(server.at("/"))
+        .header("If-Modified-Since", &modified)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    // Browsers merge a 304's headers into the cached page: any policy here must be the
+    // page's own, or a reload would run the page under another one.
+    let revalidated = header(&again, "content-security-policy");
+    assert!(
+        revalidated.is_empty() || revalidated == policy,
+        "{revalidated}"
+    );
+}
+
+#[tokio::test]
 async fn under_a_base_path_the_page_lives_there_and_the_api_stays_at_the_root() {
     let dist = dist();
     let mut config = Config::simulator(Some(dist.0.clone()));
