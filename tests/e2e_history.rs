@@ -3,8 +3,6 @@
 //! export, delete all and import give the same history back; a second tab sees new runs;
 //! a result whose link is gone still shows from its kept bytes.
 
-// Shared with tests/e2e.rs, which uses helpers this file does not.
-#[allow(dead_code)]
 mod support;
 
 use base64::Engine;
