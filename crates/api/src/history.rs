@@ -77,9 +77,10 @@ pub struct SuccessRecord {
     pub mime: Option<String>,
 }
 
-/// How a run ended, or that it has not yet.
+/// How a run ended, or that it has not yet. Externally tagged (`{"succeeded": {…}}`,
+/// `"running"`): serde reads that without buffering, which keeps the page's code small.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "status", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Running,
     Succeeded(SuccessRecord),
@@ -189,7 +190,6 @@ pub struct BundleFiles {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BundleRun {
-    #[serde(flatten)]
     pub record: RunRecord,
     #[serde(default)]
     pub files: BundleFiles,
@@ -418,7 +418,7 @@ mod tests {
     fn a_record_round_trips_through_json_without_a_key_field() {
         let run = record(ID_A, 1000.0, None);
         let json = serde_json::to_string(&run).unwrap();
-        assert!(json.contains(r#""status":"succeeded""#), "{json}");
+        assert!(json.contains(r#""outcome":{"succeeded":{"#), "{json}");
         assert!(!json.to_ascii_lowercase().contains("key"), "{json}");
         assert_eq!(serde_json::from_str::<RunRecord>(&json).unwrap(), run);
         let failed = RunRecord {
@@ -455,7 +455,7 @@ mod tests {
         assert_eq!(entries[1].name, format!("images/{ID_A}-source.png"));
         let manifest: serde_json::Value = serde_json::from_slice(&entries[0].data).unwrap();
         assert_eq!(manifest["format"], MANIFEST_FORMAT);
-        assert_eq!(manifest["runs"][0]["id"], ID_A);
+        assert_eq!(manifest["runs"][0]["record"]["id"], ID_A);
         assert_eq!(
             manifest["runs"][0]["files"]["result"],
             format!("images/{ID_A}-result.png")
