@@ -16,8 +16,9 @@ use std::cell::Cell;
 use flexedit_api::history::{RunRecord, Slot};
 use indexed_db_futures::database::Database;
 use indexed_db_futures::error::{DomException, Error as DbError};
+use indexed_db_futures::object_store::ObjectStore;
 use indexed_db_futures::prelude::*;
-use indexed_db_futures::transaction::TransactionMode;
+use indexed_db_futures::transaction::{Transaction, TransactionMode};
 use wasm_bindgen::{JsCast, JsValue};
 
 pub const SCHEMA_VERSION: u32 = 2;
@@ -90,6 +91,17 @@ fn read_error(error: DbError) -> HistoryError {
     HistoryError::Read(error.to_string())
 }
 
+/// Queues the deletion of a run's images in the transaction `images` belongs to.
+fn delete_images(images: &ObjectStore<'_>, id: &str) -> Result<(), HistoryError> {
+    for slot in [Slot::Source, Slot::Result] {
+        images
+            .delete(image_key(id, slot))
+            .build()
+            .map_err(write_error)?;
+    }
+    Ok(())
+}
+
 pub fn image_key(id: &str, slot: Slot) -> String {
     format!("{id}:{}", slot.name())
 }
@@ -141,6 +153,16 @@ impl Store {
         })
     }
 
+    /// A read-write transaction over `store` and the images, which every write touches
+    /// together with its record.
+    fn writing(&self, store: &str) -> Result<Transaction<'_>, HistoryError> {
+        self.db
+            .transaction([store, IMAGES])
+            .with_mode(TransactionMode::Readwrite)
+            .build()
+            .map_err(write_error)
+    }
+
     /// Makes the next write fail as `fault` says (tests only).
     pub fn inject(&self, fault: Fault) {
         self.fault.set(Some(fault));
@@ -154,12 +176,7 @@ impl Store {
     ) -> Result<(), HistoryError> {
         let json = serde_json::to_string(record)
             .map_err(|_| HistoryError::Write("the record could not be encoded".into()))?;
-        let tx = self
-            .db
-            .transaction([RUNS, IMAGES])
-            .with_mode(TransactionMode::Readwrite)
-            .build()
-            .map_err(write_error)?;
+        let tx = self.writing(RUNS)?;
         let runs = tx.object_store(RUNS).map_err(write_error)?;
         runs.put(json)
             .with_key(record.id.clone())
@@ -225,45 +242,24 @@ impl Store {
 
     /// Deletes one run and its images together.
     pub async fn delete_run(&self, id: &str) -> Result<(), HistoryError> {
-        let tx = self
-            .db
-            .transaction([RUNS, IMAGES])
-            .with_mode(TransactionMode::Readwrite)
-            .build()
-            .map_err(write_error)?;
+        let tx = self.writing(RUNS)?;
         let runs = tx.object_store(RUNS).map_err(write_error)?;
         runs.delete(id.to_owned()).build().map_err(write_error)?;
-        let images = tx.object_store(IMAGES).map_err(write_error)?;
-        for slot in [Slot::Source, Slot::Result] {
-            images
-                .delete(image_key(id, slot))
-                .build()
-                .map_err(write_error)?;
-        }
+        delete_images(&tx.object_store(IMAGES).map_err(write_error)?, id)?;
         tx.commit().await.map_err(write_error)
     }
 
     /// Deletes every run and its images; the tabs' forms stay.
     pub async fn clear_runs(&self) -> Result<(), HistoryError> {
         let ids: Vec<String> = self.runs().await?.into_iter().map(|r| r.id).collect();
-        let tx = self
-            .db
-            .transaction([RUNS, IMAGES])
-            .with_mode(TransactionMode::Readwrite)
-            .build()
-            .map_err(write_error)?;
+        let tx = self.writing(RUNS)?;
         tx.object_store(RUNS)
             .map_err(write_error)?
             .clear()
             .map_err(write_error)?;
         let images = tx.object_store(IMAGES).map_err(write_error)?;
         for id in &ids {
-            for slot in [Slot::Source, Slot::Result] {
-                images
-                    .delete(image_key(id, slot))
-                    .build()
-                    .map_err(write_error)?;
-            }
+            delete_images(&images, id)?;
         }
         tx.commit().await.map_err(write_error)
     }
@@ -276,12 +272,7 @@ impl Store {
         json: &str,
         image: Option<Option<&web_sys::Blob>>,
     ) -> Result<(), HistoryError> {
-        let tx = self
-            .db
-            .transaction([FORMS, IMAGES])
-            .with_mode(TransactionMode::Readwrite)
-            .build()
-            .map_err(write_error)?;
+        let tx = self.writing(FORMS)?;
         tx.object_store(FORMS)
             .map_err(write_error)?
             .put(json.to_owned())
@@ -333,12 +324,7 @@ impl Store {
 
     /// Removes another tab's saved form.
     pub async fn delete_form(&self, tab: &str) -> Result<(), HistoryError> {
-        let tx = self
-            .db
-            .transaction([FORMS, IMAGES])
-            .with_mode(TransactionMode::Readwrite)
-            .build()
-            .map_err(write_error)?;
+        let tx = self.writing(FORMS)?;
         tx.object_store(FORMS)
             .map_err(write_error)?
             .delete(tab.to_owned())

@@ -356,7 +356,6 @@ fn clamp_u32(v: u64) -> u32 {
 /// any EXIF orientation), read from the head of the file without decoding it. `None` when
 /// the head does not say (or is cut off before it does).
 pub fn stored_dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
-    let be16 = |at: usize| Some(u16::from_be_bytes([*bytes.get(at)?, *bytes.get(at + 1)?]));
     let be32 = |at: usize| Some(u32::from_be_bytes(bytes.get(at..at + 4)?.try_into().ok()?));
     let le16 = |at: usize| Some(u16::from_le_bytes([*bytes.get(at)?, *bytes.get(at + 1)?]));
     let le24 = |at: usize| {
@@ -366,30 +365,18 @@ pub fn stored_dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
     let found = match sniff(bytes) {
         // IHDR is always the first chunk.
         ImageKind::Png if bytes.get(12..16) == Some(b"IHDR") => (be32(16)?, be32(20)?),
-        ImageKind::Jpeg => {
-            let mut pos = 2usize;
-            loop {
-                if *bytes.get(pos)? != 0xFF {
-                    return None;
-                }
-                while *bytes.get(pos + 1)? == 0xFF {
-                    pos += 1;
-                }
-                let marker = *bytes.get(pos + 1)?;
-                match marker {
-                    0xD9 | 0xDA => return None,
-                    0x01 | 0xD0..=0xD7 => {
-                        pos += 2;
-                        continue;
-                    }
-                    // Start of frame, any coding (not DHT 0xC4, JPG 0xC8, DAC 0xCC).
-                    0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
-                        break (u32::from(be16(pos + 7)?), u32::from(be16(pos + 5)?));
-                    }
-                    _ => pos += 2 + usize::from(be16(pos + 2)?),
-                }
-            }
-        }
+        // Start of frame, any coding (not DHT 0xC4, JPG 0xC8, DAC 0xCC): precision,
+        // height, width.
+        ImageKind::Jpeg => jpeg_segments(bytes).find_map(|(marker, segment)| {
+            let frame = matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC);
+            let be16 = |at: usize| {
+                Some(u16::from_be_bytes([
+                    *segment.get(at)?,
+                    *segment.get(at + 1)?,
+                ]))
+            };
+            frame.then(|| Some((u32::from(be16(3)?), u32::from(be16(1)?))))?
+        })?,
         ImageKind::Webp => match bytes.get(12..16)? {
             b"VP8 " if bytes.get(23..26) == Some(&[0x9D, 0x01, 0x2A]) => {
                 (u32::from(le16(26)? & 0x3FFF), u32::from(le16(28)? & 0x3FFF))
@@ -418,45 +405,52 @@ pub fn upright_dimensions((width, height): (u32, u32), orientation: Option<u8>) 
 /// The EXIF orientation (1–8) of a JPEG, read from its APP1 segment; `None` when absent,
 /// invalid or cut off.
 pub fn jpeg_orientation(bytes: &[u8]) -> Option<u8> {
-    if !bytes.starts_with(&[0xFF, 0xD8]) {
-        return None;
-    }
-    let mut pos = 2usize;
-    loop {
-        if *bytes.get(pos)? != 0xFF {
-            return None;
-        }
-        // Any number of 0xFF fill bytes may precede a marker.
-        while *bytes.get(pos + 1)? == 0xFF {
-            pos += 1;
-        }
-        let marker = *bytes.get(pos + 1)?;
-        match marker {
-            // Start of scan or end of image: metadata comes before these.
-            0xDA | 0xD9 => return None,
-            // Markers without a length.
-            0x01 | 0xD0..=0xD7 => {
-                pos += 2;
-                continue;
+    jpeg_segments(bytes).find_map(|(marker, segment)| {
+        let tiff = (marker == 0xE1).then(|| segment.strip_prefix(b"Exif\0\0"))??;
+        tiff_orientation(tiff)
+    })
+}
+
+/// The segments of a JPEG before its image data, as (marker, the bytes after the length,
+/// cut short where `bytes` ends). Ends at the start of scan or end of image — metadata and
+/// the frame header come before those — or at anything that is not a marker.
+fn jpeg_segments(bytes: &[u8]) -> impl Iterator<Item = (u8, &[u8])> {
+    let mut pos = if bytes.starts_with(&[0xFF, 0xD8]) {
+        2
+    } else {
+        bytes.len()
+    };
+    std::iter::from_fn(move || {
+        loop {
+            if *bytes.get(pos)? != 0xFF {
+                return None;
             }
-            _ => {}
+            // Any number of 0xFF fill bytes may precede a marker.
+            while *bytes.get(pos + 1)? == 0xFF {
+                pos += 1;
+            }
+            let marker = *bytes.get(pos + 1)?;
+            match marker {
+                0xDA | 0xD9 => return None,
+                // Markers without a length.
+                0x01 | 0xD0..=0xD7 => {
+                    pos += 2;
+                    continue;
+                }
+                _ => {}
+            }
+            let len = usize::from(u16::from_be_bytes([
+                *bytes.get(pos + 2)?,
+                *bytes.get(pos + 3)?,
+            ]));
+            if len < 2 {
+                return None;
+            }
+            let segment = bytes.get(pos + 4..(pos + 2 + len).min(bytes.len()))?;
+            pos += 2 + len;
+            return Some((marker, segment));
         }
-        let len = usize::from(u16::from_be_bytes([
-            *bytes.get(pos + 2)?,
-            *bytes.get(pos + 3)?,
-        ]));
-        if len < 2 {
-            return None;
-        }
-        let segment = bytes.get(pos + 4..(pos + 2 + len).min(bytes.len()))?;
-        if marker == 0xE1
-            && let Some(tiff) = segment.strip_prefix(b"Exif\0\0")
-            && let Some(orientation) = tiff_orientation(tiff)
-        {
-            return Some(orientation);
-        }
-        pos += 2 + len;
-    }
+    })
 }
 
 fn tiff_orientation(tiff: &[u8]) -> Option<u8> {
