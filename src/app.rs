@@ -3,19 +3,11 @@ use std::rc::Rc;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::config::Config;
+use crate::config::{Config, ConfigFile};
 use crate::editor::{Editor, Wiring};
 use crate::transport::{BrowserTransport, Transport};
 use leptos::callback::UnsyncCallback;
 
-/// Reads `config.json` beside index.html. A missing or broken file leaves the defaults in
-/// force and says so; the editor always starts.
-async fn load_config() -> (Config, Option<String>) {
-    load_config_from("config.json").await
-}
-
-/// The same from a given address: embedded editors read the config.json beside the
-/// editor's own files, not beside the host page.
 pub async fn load_config_from(url: &str) -> (Config, Option<String>) {
     let defaults = Config::default();
     let response = match gloo_net::http::Request::get(url).send().await {
@@ -48,16 +40,37 @@ pub async fn load_config_from(url: &str) -> (Config, Option<String>) {
     }
 }
 
-/// The app shell: header, the editor once its configuration is known, and the footer.
+/// One editor as it starts, in the page or embedded: `{base}config.json` (beside the
+/// editor's own files, not beside a host page), then the host's `options`, then the shell.
 #[component]
-pub fn App() -> impl IntoView {
+pub fn App(
+    /// The address of the editor's files, ending in `/`; empty: the page's own folder.
+    #[prop(optional, into)]
+    base: String,
+    /// What an embedding page passed, on top of config.json.
+    #[prop(optional)]
+    options: ConfigFile,
+    /// The editor owns the page; only then does it keep a history (an embedded editor
+    /// hands each result to its host, and several on one page would share one tab's form).
+    #[prop(optional)]
+    page: bool,
+    /// See [`Editor`]'s `on_ready`.
+    #[prop(optional_no_strip)]
+    on_ready: Option<UnsyncCallback<Wiring>>,
+) -> impl IntoView {
+    if page {
+        provide_context(crate::history::History::open(
+            crate::history::store::DB_NAME,
+        ));
+    }
     let loaded = RwSignal::new_local(None::<(Config, Option<String>)>);
-    spawn_local(async move { loaded.set(Some(load_config().await)) });
+    let config_url = format!("{base}config.json");
+    spawn_local(async move {
+        let (config, notice) = load_config_from(&config_url).await;
+        loaded.try_set(Some((config.apply(options), notice)));
+    });
     let transport: Rc<dyn Transport> = Rc::new(BrowserTransport);
-    provide_context(crate::history::History::open(
-        crate::history::store::DB_NAME,
-    ));
-    view! { <Shell loaded transport page=true/> }
+    view! { <Shell loaded transport page on_ready/> }
 }
 
 /// The shell around an editor whose configuration is given, so tests can mount it with

@@ -16,11 +16,11 @@ use serde::Serialize;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
-use crate::app::{Shell, load_config_from};
-use crate::config::{Config, ConfigFile};
+use crate::app::App;
+use crate::config::ConfigFile;
 use crate::editor::Wiring;
 use crate::run::{Failure, Phase, RunResult};
-use crate::transport::{BrowserTransport, Network, Transport};
+use crate::transport::Network;
 
 /// Why the host's call could not be done. `Display` is the sentence thrown to the page.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -173,14 +173,6 @@ pub fn mount(
 
     let for_handle = mounted.clone();
     let unmount = leptos::mount::mount_to(container, move || {
-        // History belongs to the editor that owns the page; an embedded editor hands each
-        // result to its host instead (flexedit:result), and several on one page would
-        // otherwise share one tab's saved form.
-        if page {
-            provide_context(crate::history::History::open(
-                crate::history::store::DB_NAME,
-            ));
-        }
         let on_ready = UnsyncCallback::new(move |wiring: Wiring| {
             for_handle.borrow_mut().wiring = Some(wiring);
             announce(wiring, host.clone());
@@ -189,14 +181,7 @@ pub fn mount(
             };
             let _ = resolve.call1(&JsValue::UNDEFINED, &wrap(handle));
         });
-        let loaded = RwSignal::new_local(None::<(Config, Option<String>)>);
-        let config_url = format!("{base}config.json");
-        spawn_local(async move {
-            let (config, notice) = load_config_from(&config_url).await;
-            loaded.try_set(Some((config.apply(file), notice)));
-        });
-        let transport: Rc<dyn Transport> = Rc::new(BrowserTransport);
-        view! { <Shell loaded transport page on_ready=Some(on_ready)/> }
+        view! { <App base options=file page on_ready=Some(on_ready)/> }
     });
     mounted.borrow_mut().unmount = Some(Box::new(move || drop(unmount)));
     Ok(ready)

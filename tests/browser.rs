@@ -34,7 +34,7 @@ fn by_test_id(root: &web_sys::HtmlElement, id: &str) -> Option<web_sys::Element>
 
 #[wasm_bindgen_test]
 fn the_shell_shows_the_version_and_an_editor_region() {
-    let root = mount_in_fresh_container(flexedit::App);
+    let root = mount_in_fresh_container(|| view! { <flexedit::App page=true/> });
     let version = by_test_id(&root, "version").expect("the version is shown");
     assert_eq!(
         version.text_content().as_deref(),
