@@ -245,24 +245,8 @@ async fn each_simulated_fault_shows_its_message_and_keeps_the_form() {
         );
         session.screenshot(&format!("fault-{fault}")).await;
         // Nothing the person entered is lost.
-        let prompt = session
-            .browser
-            .find(Locator::Id("field-prompt"))
-            .await
-            .expect("prompt");
-        assert_eq!(
-            prompt.prop("value").await.expect("value").as_deref(),
-            Some("keep this prompt")
-        );
-        let steps = session
-            .browser
-            .find(Locator::Id("field-steps"))
-            .await
-            .expect("steps");
-        assert_eq!(
-            steps.prop("value").await.expect("value").as_deref(),
-            Some("12")
-        );
+        assert_eq!(session.value_of("field-prompt").await, "keep this prompt");
+        assert_eq!(session.value_of("field-steps").await, "12");
         session.wait_for_test_id("source-preview").await;
     }
     session.close().await;

@@ -20,8 +20,9 @@ fn unbase64(text: &str) -> Vec<u8> {
         .expect("base64 from the page")
 }
 
-/// The example dashboard beside a copy of the build in `editor/`, as README describes.
-fn dashboard_site(extra: &[(&str, &[u8])]) -> TempDir {
+/// The example dashboard beside a copy of the build in `editor/`, as README describes,
+/// served and open with both its editors ready. The folder lives as long as the session.
+async fn dashboard() -> (TempDir, Session) {
     let example = |name: &str| {
         std::fs::read(support::repo_root().join("examples").join(name))
             .unwrap_or_else(|e| panic!("read examples/{name}: {e}"))
@@ -31,13 +32,22 @@ fn dashboard_site(extra: &[(&str, &[u8])]) -> TempDir {
         example("dashboard.css"),
         example("dashboard.js"),
     );
-    let mut files: Vec<(&str, &[u8])> = vec![
-        ("dashboard.html", &html),
-        ("dashboard.css", &css),
-        ("dashboard.js", &js),
-    ];
-    files.extend_from_slice(extra);
-    site("editor", &files)
+    let root = site(
+        "editor",
+        &[
+            ("dashboard.html", &html),
+            ("dashboard.css", &css),
+            ("dashboard.js", &js),
+        ],
+    );
+    let session = serve(&root).await;
+    session.open("dashboard.html").await;
+    until(
+        &session,
+        "document.getElementById('editor-a').dataset.ready === 'true' && document.getElementById('editor-b').editor",
+    )
+    .await;
+    (root, session)
 }
 
 async fn serve(root: &TempDir) -> Session {
@@ -139,14 +149,7 @@ fn csp_reports(console: &[String]) -> Vec<&String> {
 
 #[tokio::test]
 async fn the_dashboard_runs_an_edit_in_each_editor_and_files_both_images() {
-    let root = dashboard_site(&[]);
-    let session = serve(&root).await;
-    session.open("dashboard.html").await;
-    until(
-        &session,
-        "document.getElementById('editor-a').dataset.ready === 'true' && document.getElementById('editor-b').editor",
-    )
-    .await;
+    let (_site, session) = dashboard().await;
 
     let mut events = Vec::new();
     for (editor, handle, host, prompt) in [
@@ -230,14 +233,7 @@ async fn the_dashboard_runs_an_edit_in_each_editor_and_files_both_images() {
 
 #[tokio::test]
 async fn unmount_removes_the_editor_and_every_listener_it_added() {
-    let root = dashboard_site(&[]);
-    let session = serve(&root).await;
-    session.open("dashboard.html").await;
-    until(
-        &session,
-        "document.getElementById('editor-a').dataset.ready === 'true'",
-    )
-    .await;
+    let (_site, session) = dashboard().await;
     let counts = run_js(
         &session,
         "const live = new Map();
@@ -294,14 +290,7 @@ async fn unmount_removes_the_editor_and_every_listener_it_added() {
 
 #[tokio::test]
 async fn wrong_options_are_refused_with_a_sentence_naming_the_field() {
-    let root = dashboard_site(&[]);
-    let session = serve(&root).await;
-    session.open("dashboard.html").await;
-    until(
-        &session,
-        "document.getElementById('editor-a').dataset.ready === 'true'",
-    )
-    .await;
+    let (_site, session) = dashboard().await;
     let refusals = run_js(
         &session,
         "const { mount } = await import('./editor/embed.js');
@@ -482,14 +471,7 @@ async fn a_broken_config_shows_a_notice_and_the_editor_still_edits() {
 
 #[tokio::test]
 async fn a_running_editor_takes_new_options_and_reports_phases_and_errors_to_the_host() {
-    let root = dashboard_site(&[]);
-    let session = serve(&root).await;
-    session.open("dashboard.html").await;
-    until(
-        &session,
-        "document.getElementById('editor-a').dataset.ready === 'true' && document.getElementById('editor-b').editor",
-    )
-    .await;
+    let (_site, session) = dashboard().await;
     // The element's attributes and mount()'s setOptions both reach the running editor.
     let changed = run_js(
         &session,

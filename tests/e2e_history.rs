@@ -171,24 +171,11 @@ async fn runs_survive_a_reload_with_their_exact_images_and_the_form_and_branches
     assert_eq!(first_prompt, "Add the text \"TWO\"");
     // The form is back: image, prompt and parameters.
     session.wait_for_text("source-info", "64 × 64").await;
-    let prompt = session
-        .browser
-        .find(Locator::Id("field-prompt"))
-        .await
-        .expect("the prompt");
     assert_eq!(
-        prompt.prop("value").await.expect("value").as_deref(),
-        Some("Add the text \"TWO\"")
+        session.value_of("field-prompt").await,
+        "Add the text \"TWO\""
     );
-    let steps = session
-        .browser
-        .find(Locator::Id("field-steps"))
-        .await
-        .expect("steps");
-    assert_eq!(
-        steps.prop("value").await.expect("value").as_deref(),
-        Some("30")
-    );
+    assert_eq!(session.value_of("field-steps").await, "30");
 
     // Each run shows the simulator's exact result bytes, from the kept copy.
     for prompt in ["Add the text \"ONE\"", "Add the text \"TWO\""] {

@@ -153,6 +153,18 @@ impl Session {
         input.send_keys(text).await.expect("type into the field");
     }
 
+    /// What the control with id `id` holds now (its `value` property).
+    pub async fn value_of(&self, id: &str) -> String {
+        self.browser
+            .find(Locator::Id(id))
+            .await
+            .unwrap_or_else(|e| panic!("no control #{id}: {e}"))
+            .prop("value")
+            .await
+            .unwrap_or_else(|e| panic!("read #{id}: {e}"))
+            .unwrap_or_default()
+    }
+
     /// Picks a file through the intake's file input.
     pub async fn choose_file(&self, path: &Path) {
         let input = self
