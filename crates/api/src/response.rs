@@ -585,8 +585,7 @@ fn read_body(body: &str) -> Body {
     if let Ok(value) = serde_json::from_str::<Value>(trimmed) {
         return Body::Json(value);
     }
-    let head = head_lowercase(trimmed, 2048);
-    if head.contains("<html") || head.contains("<!doctype") {
+    if holds_html_document(&head_lowercase(trimmed, 2048)) {
         return Body::Html {
             title: html_title(trimmed),
         };
@@ -598,7 +597,8 @@ impl Body {
     /// What of the body may be shown to a person: never HTML markup.
     fn snippet(&self) -> String {
         match self {
-            Self::Json(v) => truncate_chars(&v.to_string(), SNIPPET_MAX_CHARS),
+            Self::Json(v) => without_markup(&truncate_chars(&v.to_string(), SNIPPET_MAX_CHARS))
+                .unwrap_or_else(|| "a JSON document".to_owned()),
             Self::Html { title: Some(t) } => t.clone(),
             Self::Html { title: None } => "an HTML page".to_owned(),
             Self::Text(t) => t.clone(),
@@ -618,6 +618,21 @@ fn head_lowercase(s: &str, max: usize) -> String {
     s.get(..end).unwrap_or_default().to_ascii_lowercase()
 }
 
+/// Whether lowercased text holds an HTML document (a CDN's or proxy's error page).
+fn holds_html_document(lower: &str) -> bool {
+    lower.contains("<html") || lower.contains("<!doctype")
+}
+
+/// Provider text as it may be shown: an HTML document inside it (an error page quoted in a
+/// JSON field) becomes that page's title, or nothing when it has none.
+fn without_markup(text: &str) -> Option<String> {
+    if holds_html_document(&text.to_ascii_lowercase()) {
+        html_title(text)
+    } else {
+        Some(text.to_owned())
+    }
+}
+
 fn html_title(html: &str) -> Option<String> {
     // Lowercasing ASCII keeps byte offsets, so positions found in `lower` index `html`.
     let lower = html.to_ascii_lowercase();
@@ -625,7 +640,8 @@ fn html_title(html: &str) -> Option<String> {
     let start = open + lower.get(open..)?.find('>')? + 1;
     let end = start + lower.get(start..)?.find("</title")?;
     let title = one_line(&decode_entities(html.get(start..end)?));
-    (!title.is_empty()).then(|| truncate_chars(&title, 120))
+    (!title.is_empty() && !holds_html_document(&title.to_ascii_lowercase()))
+        .then(|| truncate_chars(&title, 120))
 }
 
 fn decode_entities(s: &str) -> String {
@@ -652,12 +668,13 @@ impl ErrorShape {
             paths
                 .iter()
                 .find_map(|p| non_empty_str(value.pointer(p)))
-                .map(str::to_owned)
+                .and_then(without_markup)
         };
         let details = ["/details", "/error/details"]
             .iter()
             .find_map(|p| value.pointer(p))
-            .and_then(details_text);
+            .and_then(details_text)
+            .and_then(|d| without_markup(&d));
         Self {
             code: text(&["/errorCode", "/code", "/error/code", "/error/errorCode"]),
             message: text(&["/message", "/error/message", "/error", "/msg"]),
@@ -877,6 +894,25 @@ mod tests {
         assert_eq!(html_title("<title"), None);
         assert_eq!(head_lowercase("ÄB", 1), "");
         assert_eq!(head_lowercase("ÄB", 3), "Äb");
+    }
+
+    #[test]
+    fn html_quoted_in_json_fields_is_never_shown() {
+        // What a person may see of an error: its sentence and the provider's words.
+        let shown = |status, body: &str| match parse_edit_response(status, body) {
+            EditOutcome::Failed(e) => format!("{e} {}", e.provider_words().unwrap_or_default()),
+            other => panic!("expected an error, got {other:?}"),
+        };
+        let error_page = r#"{"code":"<html><title>x</title>"}"#;
+        assert!(!shown(200, error_page).contains('<'));
+        let message = r#"{"message":"<!DOCTYPE html><html><title>502 Bad Gateway</title></html>"}"#;
+        let text = shown(500, message);
+        assert!(text.contains("502 Bad Gateway"), "{text}");
+        assert!(!text.contains('<'), "{text}");
+        let untitled = r#"{"error":{"message":"<html><body>down</body></html>"}}"#;
+        assert!(!shown(502, untitled).to_ascii_lowercase().contains("<html"));
+        let titled_markup = "<html><title>&lt;html&gt;</title>";
+        assert_eq!(html_title(titled_markup), None);
     }
 
     #[test]

@@ -314,7 +314,7 @@ proptest! {
                 prop_assert!(!e.to_string().is_empty());
                 prop_assert!(!e.next_step().is_empty());
                 prop_assert!(!e.kind().is_empty());
-                let shown = e.to_string();
+                let shown = format!("{e} {}", e.provider_words().unwrap_or_default());
                 prop_assert!(!shown.to_ascii_lowercase().contains("<html"));
                 let _ = (e.provider_words(), e.may_have_billed(), e.is_retryable());
             }
