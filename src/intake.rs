@@ -155,6 +155,9 @@ pub fn Intake(
     // Only the latest intake may become the source: a slow large file must not land after
     // a quick one chosen later.
     let latest = StoredValue::new(0u64);
+    // Files and addresses still being read, superseded ones included: the drop zone says
+    // how many, so a page (or a test) can tell when every read has settled.
+    let reading = RwSignal::new(0u32);
     let file_input = NodeRef::<leptos::html::Input>::new();
     let url_input = NodeRef::<leptos::html::Input>::new();
 
@@ -186,8 +189,10 @@ pub fn Intake(
 
     let take_file = move |blob: Blob, name: String| {
         let ticket = begin();
+        reading.update(|n| *n += 1);
         spawn_local(async move {
             let outcome = source_from_blob(blob, name, max_source_bytes.get_untracked()).await;
+            reading.try_update(|n| *n = n.saturating_sub(1));
             if !is_latest(ticket) {
                 if let Ok(source) = outcome {
                     source.release();
@@ -204,8 +209,10 @@ pub fn Intake(
     let take_url = move |raw: String| match checked_url(&raw) {
         Ok(url) => {
             let ticket = begin();
+            reading.update(|n| *n += 1);
             spawn_local(async move {
                 let source = source_from_url(url).await;
+                reading.try_update(|n| *n = n.saturating_sub(1));
                 if !is_latest(ticket) {
                     return;
                 }
@@ -286,6 +293,7 @@ pub fn Intake(
                 role="group"
                 aria-label="Drop an image here"
                 aria-busy=move || busy.get().to_string()
+                data-reading=move || reading.get().to_string()
                 on:dragenter=on_drag_enter
                 on:dragover=on_drag_over
                 on:dragleave=on_drag_leave

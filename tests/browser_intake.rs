@@ -196,7 +196,8 @@ async fn sleep(duration: Duration) {
 
 /// Waits as a person would for the page to show something.
 async fn until(what: &str, condition: impl Fn() -> bool) {
-    for _ in 0..200 {
+    // Up to 30 s: a loaded machine decodes slowly, and a met condition returns at once.
+    for _ in 0..1200 {
         if condition() {
             return;
         }
@@ -628,8 +629,13 @@ async fn the_file_chosen_last_wins_even_when_an_earlier_one_is_slower() {
         page.source_name().is_some()
     })
     .await;
-    // Long enough for the large one to have finished decoding too.
-    sleep(Duration::from_millis(1500)).await;
+    until("the large file's read to settle too", || {
+        page.find("drop-zone")
+            .and_then(|zone| zone.get_attribute("data-reading"))
+            .as_deref()
+            == Some("0")
+    })
+    .await;
     assert_eq!(page.source_name().as_deref(), Some("small.png"));
     assert!(page.text("source-info").contains("12 × 12"));
 }

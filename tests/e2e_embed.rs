@@ -103,13 +103,14 @@ async fn edit_in(session: &Session, handle: &str, host: &str, prompt: &str, png:
              await editor.setImage(new File([bytes], 'photo.png', {{ type: 'image/png' }}));
              editor.setPrompt(arguments[1]);
              const root = document.querySelector('{host}').shadowRoot;
-             const deadline = Date.now() + 10000;
+             const deadline = Date.now() + {patience};
              let run = root.querySelector('[data-testid=run]');
              while (run.disabled) {{
                if (Date.now() > deadline) throw new Error(root.querySelector('[data-testid=run-disabled-reason]').textContent);
                await new Promise((resolve) => requestAnimationFrame(resolve));
              }}
-             run.click();"
+             run.click();",
+            patience = PATIENCE.as_millis()
         ),
         vec![json!(base64(png)), json!(prompt)],
     )
