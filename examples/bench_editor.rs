@@ -13,7 +13,8 @@
 //! two pages alternate so that noise from the shared machine lands on both.
 //!
 //! `prepare`: the editor's "flexedit:prepare" measure (decode, downscale, re-encode) for a
-//! 6000 × 4000 JPEG, one new browser per run.
+//! 6000 × 4000 JPEG, one new browser per run. The editor prepares a file as soon as it is
+//! chosen; the run that follows reuses it, so the figure is the last such measure.
 
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};

@@ -21,11 +21,6 @@ const PENDING_UPLOAD: &str = "images/pending-upload.png";
 /// Upload attempts before giving up; an upload sends nothing billable.
 const UPLOAD_ATTEMPTS: u32 = 3;
 
-/// The span of preparing a file for upload in the browser's performance timeline, where
-/// profilers and scripts/bench-editor read it.
-const PREPARE_MEASURE: &str = "flexedit:prepare";
-const PREPARE_START: &str = "flexedit:prepare-start";
-
 fn now_ms() -> f64 {
     web_sys::window()
         .and_then(|w| w.performance())
@@ -220,18 +215,17 @@ impl EditorState {
         cancel: &Cancel,
     ) -> Result<RunResult, Failure> {
         params.image_url = match &source.origin {
-            Origin::File { file, .. } => {
-                self.phase.set(Phase::Preparing);
-                let performance = web_sys::window().and_then(|w| w.performance());
-                // The timeline is for observers only: a browser refusing a mark changes nothing.
-                if let Some(performance) = &performance {
-                    let _ = performance.mark(PREPARE_START);
-                }
-                let prepared = crate::prepare::prepare(file, &source.name, max_pixels).await;
-                if let Some(performance) = &performance {
-                    let _ = performance.measure_with_start_mark(PREPARE_MEASURE, PREPARE_START);
-                }
-                let prepared = prepared.map_err(|e| Failure::prepare(&e))?;
+            Origin::File { file, prepared, .. } => {
+                // Prepared when it was chosen, unless the upload limit changed since.
+                let prepared = match prepared.as_ref().filter(|p| p.max_pixels == max_pixels) {
+                    Some(prepared) => prepared.clone(),
+                    None => {
+                        self.phase.set(Phase::Preparing);
+                        crate::prepare::prepare_measured(file, &source.name, max_pixels)
+                            .await
+                            .map_err(|e| Failure::prepare(&e))?
+                    }
+                };
                 if let Some(history) = self.history {
                     history.run_prepared(&prepared.blob);
                 }
@@ -416,7 +410,7 @@ pub fn Editor(
     let mut state = EditorState::new(&config);
     state.history = use_context::<crate::history::History>();
     if let Some(history) = state.history {
-        history.keep_form(state, config.max_source_bytes);
+        history.keep_form(state, config.max_source_bytes, config.max_upload_pixels);
     }
     let settings = Settings::new(&config);
     let connection = Signal::derive(move || settings.connection());
@@ -485,8 +479,10 @@ pub fn Editor(
         if let Some((blob, name)) = crate::intake::image_from_clipboard(&event) {
             event.prevent_default();
             spawn_local(async move {
-                let limit = max_source_bytes.get_untracked();
-                if let Ok(source) = crate::intake::source_from_blob(blob, name, limit).await {
+                let (max_bytes, max_pixels) =
+                    (max_source_bytes.get_untracked(), max_pixels.get_untracked());
+                let prepared = crate::intake::source_from_blob(blob, name, max_bytes, max_pixels);
+                if let Ok(source) = prepared.await {
                     state.set_source(source);
                 }
             });

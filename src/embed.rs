@@ -117,11 +117,11 @@ impl EditorHandle {
                     .dyn_ref::<web_sys::File>()
                     .map(web_sys::File::name)
                     .unwrap_or_else(|| "image".to_owned());
-                let limit = wiring
+                let (max_bytes, max_pixels) = wiring
                     .config
-                    .try_with_untracked(|c| c.max_source_bytes)
+                    .try_with_untracked(|c| (c.max_source_bytes, c.max_upload_pixels))
                     .ok_or(EmbedError::Unmounted)?;
-                crate::intake::source_from_blob(blob.clone(), name, limit)
+                crate::intake::source_from_blob(blob.clone(), name, max_bytes, max_pixels)
                     .await
                     .map_err(|e| EmbedError::Refused(e.to_string()))?
             } else if let Some(text) = image.as_string() {

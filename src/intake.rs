@@ -45,10 +45,15 @@ impl From<PrepareError> for SourceError {
 
 /// Checks a file and, when it is accepted, makes it a [`Source`] with upright dimensions and
 /// an object URL for the preview. Used for picked, dropped and pasted files alike.
+///
+/// The file is prepared for upload (for `max_upload_pixels`) right away: that one decode
+/// proves the file opens, the run that follows starts uploading at once, and a large photo
+/// is previewed at its upload size rather than painted at full size.
 pub async fn source_from_blob(
     blob: Blob,
     name: String,
     max_source_bytes: u64,
+    max_upload_pixels: u64,
 ) -> Result<Source, SourceError> {
     let size = blob_size(&blob);
     // Neither an empty nor an oversized file is worth reading: the size alone refuses it.
@@ -58,15 +63,36 @@ pub async fn source_from_blob(
         read_head(&blob, HEAD_BYTES).await?
     };
     let kind = check_source(&name, &blob.type_(), size, &head, max_source_bytes)?;
-    let bitmap = decode_upright(&blob, None).await?;
-    let dimensions = (bitmap.width(), bitmap.height());
-    bitmap.close();
+    let (dimensions, prepared) =
+        match crate::prepare::prepare_measured(&blob, &name, max_upload_pixels).await {
+            Ok(prepared) if prepared.reencoded => (
+                (prepared.source_width, prepared.source_height),
+                Some(prepared),
+            ),
+            // Sent as it is, so nothing has decoded it yet; and a canvas that failed may
+            // work at run time, when the run reports it. Either way: does it open?
+            outcome @ (Ok(_) | Err(PrepareError::NoCanvas { .. } | PrepareError::EncodeFailed)) => {
+                let bitmap = decode_upright(&blob, None).await?;
+                let dimensions = (bitmap.width(), bitmap.height());
+                bitmap.close();
+                (dimensions, outcome.ok())
+            }
+            Err(e) => return Err(e.into()),
+        };
+    let shown = match &prepared {
+        Some(prepared) if prepared.reencoded => &prepared.blob,
+        _ => &blob,
+    };
     let preview_url =
-        web_sys::Url::create_object_url_with_blob(&blob).map_err(|_| SourceError::Unreadable)?;
+        web_sys::Url::create_object_url_with_blob(shown).map_err(|_| SourceError::Unreadable)?;
     let mime = kind.mime().unwrap_or_default().to_owned();
     Ok(Source {
         name,
-        origin: Origin::File { file: blob, mime },
+        origin: Origin::File {
+            file: blob,
+            mime,
+            prepared,
+        },
         preview_url,
         size: Some(size),
         dimensions: Some(dimensions),
@@ -191,7 +217,13 @@ pub fn Intake(
         let ticket = begin();
         reading.update(|n| *n += 1);
         spawn_local(async move {
-            let outcome = source_from_blob(blob, name, max_source_bytes.get_untracked()).await;
+            let outcome = source_from_blob(
+                blob,
+                name,
+                max_source_bytes.get_untracked(),
+                max_upload_pixels.get_untracked(),
+            )
+            .await;
             reading.try_update(|n| *n = n.saturating_sub(1));
             if !is_latest(ticket) {
                 if let Ok(source) = outcome {

@@ -27,6 +27,37 @@ pub struct Prepared {
     /// Upright, after any downscaling.
     pub width: u32,
     pub height: u32,
+    /// The source image's upright size.
+    pub source_width: u32,
+    pub source_height: u32,
+    /// The upload limit it was prepared for; another limit needs another preparation.
+    pub max_pixels: u64,
+    /// Whether the image was decoded and encoded again (otherwise `blob` holds the file's
+    /// own bytes).
+    pub reencoded: bool,
+}
+
+/// The span of preparing a file for upload in the browser's performance timeline, where
+/// profilers and scripts/bench-editor read it.
+const PREPARE_MEASURE: &str = "flexedit:prepare";
+const PREPARE_START: &str = "flexedit:prepare-start";
+
+/// [`prepare`], with its span in the performance timeline.
+pub async fn prepare_measured(
+    file: &Blob,
+    name: &str,
+    max_pixels: u64,
+) -> Result<Prepared, PrepareError> {
+    let performance = web_sys::window().and_then(|w| w.performance());
+    // The timeline is for observers only: a browser refusing a mark changes nothing.
+    if let Some(performance) = &performance {
+        let _ = performance.mark(PREPARE_START);
+    }
+    let prepared = prepare(file, name, max_pixels).await;
+    if let Some(performance) = &performance {
+        let _ = performance.measure_with_start_mark(PREPARE_MEASURE, PREPARE_START);
+    }
+    prepared
 }
 
 /// Why an image could not be prepared. `Display` is the sentence for the person, with what
@@ -72,7 +103,8 @@ pub async fn prepare(file: &Blob, name: &str, max_pixels: u64) -> Result<Prepare
 
     // The header says the size, so the image is decoded once, straight to the size it
     // is sent at; only a header that does not say costs a first, full-size decode.
-    let (width, height) = match flexedit_api::stored_dimensions(&head) {
+    let stored = flexedit_api::stored_dimensions(&head);
+    let (width, height) = match stored {
         Some(stored) => flexedit_api::upright_dimensions(stored, orientation),
         None => {
             let bitmap = decode_upright(file, None).await?;
@@ -90,10 +122,27 @@ pub async fn prepare(file: &Blob, name: &str, max_pixels: u64) -> Result<Prepare
             file_name,
             width,
             height,
+            source_width: width,
+            source_height: height,
+            max_pixels,
+            reencoded: false,
         });
     }
 
-    let bitmap = decode_upright(file, Some((target_w, target_h))).await?;
+    let scaled = match (kind, stored) {
+        (ImageKind::Jpeg, Some(stored)) => {
+            let target = (target_w, target_h);
+            match flexedit_api::jpeg_scaled_decode_size(stored, target, orientation) {
+                Some(size) => decode_jpeg_scaled(file, size, target).await,
+                None => None,
+            }
+        }
+        _ => None,
+    };
+    let bitmap = match scaled {
+        Some(bitmap) => bitmap,
+        None => decode_upright(file, Some((target_w, target_h))).await?,
+    };
     let encoded = redraw(&bitmap, target_w, target_h, format).await;
     bitmap.close();
     Ok(Prepared {
@@ -101,6 +150,10 @@ pub async fn prepare(file: &Blob, name: &str, max_pixels: u64) -> Result<Prepare
         file_name,
         width: target_w,
         height: target_h,
+        source_width: width,
+        source_height: height,
+        max_pixels,
+        reencoded: true,
     })
 }
 
@@ -126,6 +179,90 @@ pub(crate) async fn decode_upright(
         .ok()
         .and_then(|bitmap| bitmap.dyn_into::<ImageBitmap>().ok())
         .ok_or(PrepareError::Undecodable)
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// WebCodecs' image decoder, which decodes a JPEG at a fraction of its size for a
+    /// fraction of the time. Bound here because web-sys has it only behind an unstable flag.
+    #[wasm_bindgen(js_name = ImageDecoder)]
+    type WebImageDecoder;
+    #[wasm_bindgen(constructor, catch, js_class = "ImageDecoder")]
+    fn new(init: &js_sys::Object) -> Result<WebImageDecoder, JsValue>;
+    #[wasm_bindgen(method, js_class = "ImageDecoder")]
+    fn decode(this: &WebImageDecoder) -> js_sys::Promise;
+    #[wasm_bindgen(method, js_class = "ImageDecoder")]
+    fn close(this: &WebImageDecoder);
+
+    /// A decoded frame; it holds its pixels until closed.
+    #[wasm_bindgen(js_name = VideoFrame)]
+    type WebVideoFrame;
+    #[wasm_bindgen(method, getter, js_name = displayWidth, js_class = "VideoFrame")]
+    fn display_width(this: &WebVideoFrame) -> u32;
+    #[wasm_bindgen(method, getter, js_name = displayHeight, js_class = "VideoFrame")]
+    fn display_height(this: &WebVideoFrame) -> u32;
+    #[wasm_bindgen(method, js_class = "VideoFrame")]
+    fn close(this: &WebVideoFrame);
+
+    /// `createImageBitmap` for a source web-sys's stable bindings do not list (a frame).
+    #[wasm_bindgen(catch, js_name = createImageBitmap)]
+    fn create_image_bitmap_of(
+        source: &JsValue,
+        options: &ImageBitmapOptions,
+    ) -> Result<js_sys::Promise, JsValue>;
+}
+
+/// Decodes a JPEG at `size` (a decoder-supported eighth of it, in its stored orientation)
+/// and scales it to `target`, upright. `None` when the browser has no WebCodecs image
+/// decoder or it fails; the caller then decodes the usual way.
+async fn decode_jpeg_scaled(
+    blob: &Blob,
+    (width, height): (u32, u32),
+    (target_w, target_h): (u32, u32),
+) -> Option<ImageBitmap> {
+    let present = js_sys::Reflect::has(&js_sys::global(), &"ImageDecoder".into()).ok()?;
+    if !present {
+        return None;
+    }
+    let data = JsFuture::from(blob.array_buffer()).await.ok()?;
+    let init = js_sys::Object::new();
+    for (key, value) in [
+        ("data", data),
+        ("type", "image/jpeg".into()),
+        ("desiredWidth", width.into()),
+        ("desiredHeight", height.into()),
+    ] {
+        js_sys::Reflect::set(&init, &key.into(), &value).ok()?;
+    }
+    let decoder = WebImageDecoder::new(&init).ok()?;
+    let decoded = JsFuture::from(decoder.decode()).await;
+    decoder.close();
+    let frame: WebVideoFrame = js_sys::Reflect::get(&decoded.ok()?, &"image".into())
+        .ok()?
+        .unchecked_into();
+    // The frame is upright (its rotation applies when drawn); a decoder that ignored the
+    // requested size is fine, one that went below the target would cost sharpness.
+    let covers = frame.display_width() >= target_w && frame.display_height() >= target_h;
+    let bitmap = if covers {
+        let options = ImageBitmapOptions::new();
+        options.set_resize_width(target_w);
+        options.set_resize_height(target_h);
+        options.set_resize_quality(ResizeQuality::High);
+        match create_image_bitmap_of(&frame, &options) {
+            Ok(promise) => JsFuture::from(promise).await.ok(),
+            Err(_) => None,
+        }
+    } else {
+        None
+    };
+    frame.close();
+    let bitmap = bitmap?.dyn_into::<ImageBitmap>().ok()?;
+    if (bitmap.width(), bitmap.height()) == (target_w, target_h) {
+        Some(bitmap)
+    } else {
+        bitmap.close();
+        None
+    }
 }
 
 pub(crate) async fn read_head(blob: &Blob, len: u32) -> Result<Vec<u8>, PrepareError> {

@@ -3,8 +3,13 @@
 /// Where the source came from decides how it reaches the provider.
 #[derive(Clone)]
 pub enum Origin {
-    /// A file, dropped, picked or pasted: prepared in the browser, then uploaded.
-    File { file: web_sys::Blob, mime: String },
+    /// A file, dropped, picked or pasted: prepared in the browser, then uploaded. It is
+    /// prepared as soon as it is chosen, which also proves that it decodes.
+    File {
+        file: web_sys::Blob,
+        mime: String,
+        prepared: Option<crate::prepare::Prepared>,
+    },
     /// An image on the web: sent as `imageUrl`, never uploaded.
     Url(String),
     /// A previous result: its asset path becomes the next `imageUrl`, with no re-upload.
@@ -16,8 +21,9 @@ pub enum Origin {
 pub struct Source {
     pub name: String,
     pub origin: Origin,
-    /// What the `<img>` previews: an object URL for files (revoked when replaced), the
-    /// remote URL otherwise.
+    /// What the `<img>` previews: an object URL for files (revoked when replaced) — of the
+    /// prepared image when it was downscaled, so the page never paints the full-size
+    /// original — the remote URL otherwise.
     pub preview_url: String,
     /// Size in bytes, when known.
     pub size: Option<u64>,

@@ -353,6 +353,90 @@ async fn a_sideways_phone_photo_is_prepared_upright() {
 }
 
 #[wasm_bindgen_test]
+async fn a_sideways_photo_decoded_at_a_fraction_of_its_size_is_still_upright() {
+    // Stored 40 × 20, sent at 10 × 20: the JPEG is decoded at half size, sideways, and turned.
+    assert_eq!(
+        flexedit_api::jpeg_scaled_decode_size((40, 20), (10, 20), Some(6)),
+        Some((20, 10))
+    );
+    let jpeg = sideways_jpeg().await;
+    let prepared = prepare(&blob(&jpeg, "image/jpeg"), "IMG_0002.JPG", 200)
+        .await
+        .expect("prepared");
+    assert_eq!((prepared.width, prepared.height), (10, 20));
+    assert_eq!(decoded_size(&prepared.blob).await, (10, 20));
+    assert!(is_red(pixel(&prepared.blob, 5, 2).await));
+    assert!(is_blue(pixel(&prepared.blob, 5, 17).await));
+}
+
+/// The image an object URL shows, as a blob.
+async fn fetched(url: &str) -> Blob {
+    let response: web_sys::Response =
+        JsFuture::from(web_sys::window().expect("a window").fetch_with_str(url))
+            .await
+            .expect("fetched")
+            .unchecked_into();
+    JsFuture::from(response.blob().expect("a body"))
+        .await
+        .expect("read")
+        .unchecked_into()
+}
+
+#[wasm_bindgen_test]
+async fn a_chosen_photo_is_prepared_at_once_and_previewed_at_its_upload_size() {
+    let large = two_tone(6000, 4000, "image/jpeg", 0.8).await;
+    let source = source_from_blob(
+        large,
+        "wide.jpg".into(),
+        DEFAULT_MAX_SOURCE_BYTES,
+        DEFAULT_MAX_UPLOAD_PIXELS,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("accepted: {e}"));
+    assert_eq!(source.dimensions, Some((6000, 4000)));
+    let Origin::File {
+        prepared: Some(prepared),
+        ..
+    } = &source.origin
+    else {
+        panic!("prepared when chosen");
+    };
+    assert!(prepared.reencoded);
+    assert_eq!(prepared.max_pixels, DEFAULT_MAX_UPLOAD_PIXELS);
+    let upload = source.upload_dimensions(DEFAULT_MAX_UPLOAD_PIXELS);
+    assert_eq!(Some((prepared.width, prepared.height)), upload);
+    // The page paints the image that will be sent, not the 24-megapixel original.
+    let shown = fetched(&source.preview_url).await;
+    assert_eq!(Some(decoded_size(&shown).await), upload);
+    source.release();
+
+    // A small PNG is sent as it is, and previewed as it is.
+    let small = png_file(64, 48, "small.png").await;
+    let source = source_from_blob(
+        small.into(),
+        "small.png".into(),
+        DEFAULT_MAX_SOURCE_BYTES,
+        DEFAULT_MAX_UPLOAD_PIXELS,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("accepted: {e}"));
+    let Origin::File {
+        prepared: Some(prepared),
+        ..
+    } = &source.origin
+    else {
+        panic!("prepared when chosen");
+    };
+    assert!(!prepared.reencoded);
+    assert_eq!((prepared.width, prepared.height), (64, 48));
+    assert_eq!(
+        decoded_size(&fetched(&source.preview_url).await).await,
+        (64, 48)
+    );
+    source.release();
+}
+
+#[wasm_bindgen_test]
 async fn a_large_photo_is_downscaled_to_the_limit_keeping_its_shape() {
     let large = two_tone(6000, 4000, "image/jpeg", 0.8).await;
     let started = js_sys::Date::now();
@@ -451,6 +535,7 @@ async fn a_source_has_upright_dimensions_and_refusals_say_why() {
         blob(&jpeg, ""),
         "phone.jpg".into(),
         DEFAULT_MAX_SOURCE_BYTES,
+        DEFAULT_MAX_UPLOAD_PIXELS,
     )
     .await
     .unwrap_or_else(|e| panic!("accepted: {e}"));
@@ -461,7 +546,7 @@ async fn a_source_has_upright_dimensions_and_refusals_say_why() {
     source.release();
 
     let refused = |bytes: &'static [u8], name: &'static str, max: u64| async move {
-        source_from_blob(blob(bytes, ""), name.into(), max)
+        source_from_blob(blob(bytes, ""), name.into(), max, DEFAULT_MAX_UPLOAD_PIXELS)
             .await
             .err()
             .expect("refused")
@@ -480,7 +565,13 @@ async fn a_source_has_upright_dimensions_and_refusals_say_why() {
     );
     let mut fake = b"\x89PNG\r\n\x1a\n".to_vec();
     fake.extend_from_slice(&[0; 30]);
-    let fake = source_from_blob(blob(&fake, "image/png"), "fake.png".into(), 1 << 20).await;
+    let fake = source_from_blob(
+        blob(&fake, "image/png"),
+        "fake.png".into(),
+        1 << 20,
+        DEFAULT_MAX_UPLOAD_PIXELS,
+    )
+    .await;
     assert_eq!(fake.err(), Some(SourceError::Undecodable));
 }
 
@@ -703,9 +794,14 @@ async fn a_paste_gives_its_image_and_a_text_paste_gives_nothing() {
         .expect("added");
     let (blob, name) = paste(&image).expect("the image");
     assert_eq!(name, "image.png");
-    let source = source_from_blob(blob, name, DEFAULT_MAX_SOURCE_BYTES)
-        .await
-        .expect("accepted");
+    let source = source_from_blob(
+        blob,
+        name,
+        DEFAULT_MAX_SOURCE_BYTES,
+        DEFAULT_MAX_UPLOAD_PIXELS,
+    )
+    .await
+    .expect("accepted");
     assert_eq!(source.dimensions, Some((8, 8)));
     source.release();
 }

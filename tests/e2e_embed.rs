@@ -521,8 +521,9 @@ async fn a_running_editor_takes_new_options_and_reports_phases_and_errors_to_the
         .filter(|e| e[0] == "phase")
         .filter_map(|e| e[1].as_str())
         .collect();
-    assert_eq!(phases.first(), Some(&"preparing"), "{seen}");
-    assert!(phases.contains(&"uploading"), "{seen}");
+    // The image was prepared when the host gave it, so the run starts with its upload.
+    assert_eq!(phases.first(), Some(&"uploading"), "{seen}");
+    assert!(!phases.contains(&"preparing"), "{seen}");
     assert!(phases.contains(&"editing"), "{seen}");
     assert_eq!(phases.last(), Some(&"failed"), "{seen}");
     let error = seen
@@ -548,5 +549,24 @@ async fn a_running_editor_takes_new_options_and_reports_phases_and_errors_to_the
         .await
         .expect("its text");
     assert!(status.contains("API key"), "{status}");
+
+    // A smaller upload limit from the host: the same image is prepared again, for it.
+    run_js(
+        &session,
+        "window.seen = [];
+         await window.dashboard.editors.banner.setOptions({ maxUploadPixels: 100 });
+         await new Promise((resolve) => requestAnimationFrame(resolve));
+         document.getElementById('editor-a').shadowRoot.querySelector('[data-testid=run]').click();",
+        vec![],
+    )
+    .await;
+    until(
+        &session,
+        "window.seen.some((e) => e[1] === 'done' || e[1] === 'failed')",
+    )
+    .await;
+    let seen = run_js(&session, "return window.seen;", vec![]).await;
+    assert_eq!(seen[0], json!(["phase", "preparing"]), "{seen}");
+    assert_eq!(seen[1], json!(["phase", "uploading"]), "{seen}");
     session.close().await;
 }

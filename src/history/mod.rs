@@ -494,7 +494,9 @@ impl History {
             // The link has expired (and the provider may have let the file go), or there is
             // no path: upload the kept bytes again.
             (Some(blob), path) if expired || path.is_none() => {
-                match crate::intake::source_from_blob(blob.clone(), name, u64::MAX).await {
+                // No limit known here: kept as it is, and prepared for the limit at run time.
+                match crate::intake::source_from_blob(blob.clone(), name, u64::MAX, u64::MAX).await
+                {
                     Ok(source) => source,
                     Err(error) => {
                         self.problem.set(Some(error.to_string()));
@@ -603,7 +605,7 @@ impl History {
     // ---- The form ----------------------------------------------------------------------
 
     /// Saves the form whenever it changes, after restoring it once.
-    pub fn keep_form(&self, state: EditorState, max_source_bytes: u64) {
+    pub fn keep_form(&self, state: EditorState, max_source_bytes: u64, max_upload_pixels: u64) {
         let history = *self;
         let initial = state.params.get_untracked();
         Effect::new(move |_| {
@@ -621,7 +623,7 @@ impl History {
             let initial = initial.clone();
             spawn_local(async move {
                 history
-                    .restore_form(state, &initial, max_source_bytes)
+                    .restore_form(state, &initial, max_source_bytes, max_upload_pixels)
                     .await;
                 history.restored.set_value(true);
                 // Save what was restored under this tab's own id.
@@ -685,7 +687,13 @@ impl History {
 
     /// Puts back the form this tab had before a reload, or for a new tab the form last
     /// saved by any tab, unless the person has already started on the form.
-    async fn restore_form(&self, state: EditorState, initial: &EditParams, max_source_bytes: u64) {
+    async fn restore_form(
+        &self,
+        state: EditorState,
+        initial: &EditParams,
+        max_source_bytes: u64,
+        max_upload_pixels: u64,
+    ) {
         let Some(store) = self.store() else {
             return;
         };
@@ -726,7 +734,13 @@ impl History {
                 let Ok(Some(blob)) = store.image(&form_image_key(&tab)).await else {
                     return;
                 };
-                match crate::intake::source_from_blob(blob, saved.name, max_source_bytes).await {
+                let restored = crate::intake::source_from_blob(
+                    blob,
+                    saved.name,
+                    max_source_bytes,
+                    max_upload_pixels,
+                );
+                match restored.await {
                     Ok(source) => source,
                     Err(_) => return,
                 }

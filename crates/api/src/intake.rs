@@ -402,6 +402,35 @@ pub fn upright_dimensions((width, height): (u32, u32), orientation: Option<u8>) 
     }
 }
 
+/// The size to ask a JPEG decoder for when the image is sent at `target` (upright) and is
+/// stored at `stored` with EXIF `orientation`: JPEG decodes at n/8 of its size for almost the
+/// cost of the smaller image, so this is the smallest such size that still covers the target
+/// on both sides, in the stored orientation the decoder works in. `None` when only the full
+/// size covers it, so there is nothing to save.
+pub fn jpeg_scaled_decode_size(
+    stored: (u32, u32),
+    target: (u32, u32),
+    orientation: Option<u8>,
+) -> Option<(u32, u32)> {
+    let (stored_w, stored_h) = stored;
+    // The target in the stored orientation.
+    let (target_w, target_h) = upright_dimensions(target, orientation);
+    if stored_w == 0 || stored_h == 0 {
+        return None;
+    }
+    // Decoders round a scaled side up: ceil(side × n / 8).
+    let scaled = |side: u32, n: u32| (u64::from(side) * u64::from(n)).div_ceil(8);
+    let n = (1..8).find(|&n| {
+        scaled(stored_w, n) >= u64::from(target_w) && scaled(stored_h, n) >= u64::from(target_h)
+    })?;
+    let size = (
+        clamp_u32(scaled(stored_w, n)),
+        clamp_u32(scaled(stored_h, n)),
+    );
+    // A tiny image may round back up to its own size.
+    (size != (stored_w, stored_h)).then_some(size)
+}
+
 /// The EXIF orientation (1–8) of a JPEG, read from its APP1 segment; `None` when absent,
 /// invalid or cut off.
 pub fn jpeg_orientation(bytes: &[u8]) -> Option<u8> {
@@ -846,6 +875,46 @@ mod tests {
         webp.extend_from_slice(&(payload.len() as u32).to_le_bytes());
         webp.extend_from_slice(payload);
         webp
+    }
+
+    #[test]
+    fn jpeg_decodes_at_the_smallest_eighth_that_covers_the_target() {
+        // 24 MP sent at 4 MP: half size covers 2449 × 1633, three eighths (2250) does not.
+        assert_eq!(
+            jpeg_scaled_decode_size((6000, 4000), (2449, 1633), None),
+            Some((3000, 2000))
+        );
+        // Stored sideways (orientation 6): the target is turned to the stored orientation.
+        assert_eq!(
+            jpeg_scaled_decode_size((4000, 6000), (2449, 1633), Some(6)),
+            Some((2000, 3000))
+        );
+        // Odd sides round up as the decoder does.
+        assert_eq!(
+            jpeg_scaled_decode_size((4001, 3001), (500, 375), None),
+            Some((501, 376))
+        );
+        assert_eq!(
+            jpeg_scaled_decode_size((8000, 8000), (1000, 1000), None),
+            Some((1000, 1000))
+        );
+        // Only the full size covers a small reduction: nothing to gain.
+        assert_eq!(
+            jpeg_scaled_decode_size((2500, 2000), (2236, 1788), None),
+            None
+        );
+        assert_eq!(jpeg_scaled_decode_size((100, 100), (100, 100), None), None);
+        assert_eq!(jpeg_scaled_decode_size((0, 100), (1, 1), None), None);
+        // Never below the target, whatever the sizes.
+        for (w, h) in [(6000, 4000), (4032, 3024), (12000, 9), (9, 12000), (7, 5)] {
+            for max in [1u64, 10, 4_000_000, 1_000_000] {
+                let target = fit_within(w, h, max);
+                if let Some((dw, dh)) = jpeg_scaled_decode_size((w, h), target, None) {
+                    assert!(dw >= target.0 && dh >= target.1, "{w}×{h} → {target:?}");
+                    assert!(dw < w || dh < h);
+                }
+            }
+        }
     }
 
     #[test]

@@ -22,8 +22,8 @@ pub mod zip;
 
 pub use intake::{
     DEFAULT_MAX_SOURCE_BYTES, DEFAULT_MAX_UPLOAD_PIXELS, ImageKind, IntakeError, check_source,
-    download_file_name, fit_within, format_bytes, jpeg_orientation, sniff, stored_dimensions,
-    upload_file_name, upright_dimensions,
+    download_file_name, fit_within, format_bytes, jpeg_orientation, jpeg_scaled_decode_size, sniff,
+    stored_dimensions, upload_file_name, upright_dimensions,
 };
 pub use params::{
     ASSET_PATH_MAX_BYTES, AspectRatio, EditParams, Field, GUIDANCE, GUIDANCE_DECIMALS,
