@@ -33,6 +33,50 @@ async fn the_wasm_app_renders_its_shell_with_the_version() {
     session.close().await;
 }
 
+#[tokio::test]
+async fn the_page_runs_from_the_builds_compressed_copies() {
+    let session = Session::start().await;
+    let dist = support::dist();
+    let wasm = std::fs::read_dir(&dist)
+        .expect("list dist")
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .find(|name| name.ends_with("_bg.wasm"))
+        .expect("a wasm module in dist");
+    // What the server sends for each encoding is the build's own copy, byte for byte.
+    let client = reqwest::Client::new();
+    for (encoding, suffix) in [("br", "br"), ("gzip", "gz")] {
+        let response = client
+            .get(format!("{}{wasm}", session.base_url))
+            .header("accept-encoding", encoding)
+            .send()
+            .await
+            .expect("fetch the wasm");
+        assert_eq!(
+            response
+                .headers()
+                .get("content-encoding")
+                .and_then(|v| v.to_str().ok()),
+            Some(encoding)
+        );
+        let body = response.bytes().await.expect("read the wasm");
+        let copy = std::fs::read(dist.join(format!("{wasm}.{suffix}"))).expect("the copy");
+        assert_eq!(body.as_ref(), copy.as_slice(), "{encoding}");
+    }
+    // Files a deployment edits get no copy that could go stale.
+    for name in ["index.html", "config.json"] {
+        for suffix in ["br", "gz"] {
+            assert!(
+                !dist.join(format!("{name}.{suffix}")).exists(),
+                "{name}.{suffix}"
+            );
+        }
+    }
+    // Chromium takes the brotli copies: the editor only appears if they decode to the build.
+    session.open_editor().await;
+    session.wait_for_test_id("run").await;
+    session.close().await;
+}
+
 /// The features requests the simulator received, parsed.
 async fn edit_bodies(session: &Session) -> Vec<Value> {
     let received = session.received().await;
