@@ -13,6 +13,9 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
+mod dom;
+use dom::{document, find, settle, type_into, until};
+
 wasm_bindgen_test_configure!(run_in_browser);
 
 /// A 1×1 PNG, so the result image really loads.
@@ -105,12 +108,6 @@ fn success() -> EditResult {
     }
 }
 
-fn document() -> web_sys::Document {
-    web_sys::window()
-        .and_then(|w| w.document())
-        .expect("a document")
-}
-
 fn mount(config: Config) -> (web_sys::HtmlElement, Rc<Fake>) {
     let fake = Rc::new(Fake::default());
     let transport: Rc<dyn Transport> = Rc::new(FakeTransport(fake.clone()));
@@ -131,56 +128,10 @@ fn mount(config: Config) -> (web_sys::HtmlElement, Rc<Fake>) {
     (container, fake)
 }
 
-fn find(root: &web_sys::HtmlElement, selector: &str) -> Option<web_sys::HtmlElement> {
-    root.query_selector(selector)
-        .ok()
-        .flatten()
-        .map(|e| e.unchecked_into())
-}
-
 fn text_of(root: &web_sys::HtmlElement, selector: &str) -> String {
     find(root, selector)
         .and_then(|e| e.text_content())
         .unwrap_or_default()
-}
-
-/// Lets pending effects, microtasks and timers run.
-async fn settle() {
-    for _ in 0..3 {
-        let tick = js_sys::Promise::new(&mut |resolve, _| {
-            let _ = web_sys::window()
-                .expect("window")
-                .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
-        });
-        let _ = wasm_bindgen_futures::JsFuture::from(tick).await;
-    }
-}
-
-/// Waits (bounded) until `check` holds, letting the page work in between.
-async fn until(what: &str, check: impl Fn() -> bool) {
-    for _ in 0..200 {
-        if check() {
-            return;
-        }
-        settle().await;
-    }
-    panic!("never happened: {what}");
-}
-
-fn type_into(root: &web_sys::HtmlElement, selector: &str, text: &str) {
-    let element = find(root, selector).unwrap_or_else(|| panic!("no {selector}"));
-    if let Some(input) = element.dyn_ref::<web_sys::HtmlInputElement>() {
-        input.set_value(text);
-    } else if let Some(area) = element.dyn_ref::<web_sys::HtmlTextAreaElement>() {
-        area.set_value(text);
-    }
-    let event = web_sys::Event::new_with_event_init_dict("input", &{
-        let init = web_sys::EventInit::new();
-        init.set_bubbles(true);
-        init
-    })
-    .expect("an input event");
-    element.dispatch_event(&event).expect("dispatch input");
 }
 
 fn click(root: &web_sys::HtmlElement, selector: &str) {

@@ -21,6 +21,9 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
 
+mod dom;
+use dom::{document, find, settle, type_into, until};
+
 wasm_bindgen_test_configure!(run_in_browser);
 
 /// A 1×1 PNG.
@@ -231,12 +234,6 @@ impl Transport for FakeTransport {
     }
 }
 
-fn document() -> web_sys::Document {
-    web_sys::window()
-        .and_then(|w| w.document())
-        .expect("a document")
-}
-
 /// Mounts an editor with a history on database `db`, as the app does.
 fn mount(db: &str) -> (web_sys::HtmlElement, History) {
     let container: web_sys::HtmlElement = document()
@@ -263,51 +260,10 @@ fn mount(db: &str) -> (web_sys::HtmlElement, History) {
     (container, history)
 }
 
-fn find(root: &web_sys::HtmlElement, selector: &str) -> Option<web_sys::HtmlElement> {
-    root.query_selector(selector)
-        .ok()
-        .flatten()
-        .map(|e| e.unchecked_into())
-}
-
 fn text_of(root: &web_sys::HtmlElement, test_id: &str) -> String {
     find(root, &format!("[data-testid='{test_id}']"))
         .and_then(|e| e.text_content())
         .unwrap_or_default()
-}
-
-async fn settle() {
-    for _ in 0..3 {
-        let tick = js_sys::Promise::new(&mut |resolve, _| {
-            let _ = web_sys::window()
-                .expect("window")
-                .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
-        });
-        let _ = wasm_bindgen_futures::JsFuture::from(tick).await;
-    }
-}
-
-async fn until(what: &str, check: impl Fn() -> bool) {
-    for _ in 0..300 {
-        if check() {
-            return;
-        }
-        settle().await;
-    }
-    panic!("never happened: {what}");
-}
-
-fn type_into(root: &web_sys::HtmlElement, selector: &str, text: &str) {
-    let element = find(root, selector).unwrap_or_else(|| panic!("no {selector}"));
-    if let Some(input) = element.dyn_ref::<web_sys::HtmlInputElement>() {
-        input.set_value(text);
-    } else if let Some(area) = element.dyn_ref::<web_sys::HtmlTextAreaElement>() {
-        area.set_value(text);
-    }
-    let init = web_sys::EventInit::new();
-    init.set_bubbles(true);
-    let event = web_sys::Event::new_with_event_init_dict("input", &init).expect("input event");
-    element.dispatch_event(&event).expect("dispatch input");
 }
 
 fn click(root: &web_sys::HtmlElement, test_id: &str) {

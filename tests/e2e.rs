@@ -112,15 +112,6 @@ async fn editor_with_small_image(prompt: &str) -> (Session, TempDir) {
     (session, dir)
 }
 
-async fn click(session: &Session, id: &str) {
-    session
-        .by_test_id(id)
-        .await
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("click {id}: {e}"));
-}
-
 #[tokio::test]
 async fn an_edit_with_chosen_parameters_sends_exactly_them_and_shows_the_simulators_image() {
     let session = Session::start().await;
@@ -157,11 +148,11 @@ async fn an_edit_with_chosen_parameters_sends_exactly_them_and_shows_the_simulat
     session.fill("field-steps", "30").await;
     session.fill("field-guidance", "4.5").await;
     session.fill("field-safety_tolerance", "3").await;
-    click(&session, "seed-lock").await;
+    session.click("seed-lock").await;
     session.fill("field-seed", "42").await;
     session.screenshot("form-filled").await;
 
-    click(&session, "run").await;
+    session.click("run").await;
     session.wait_for_text("phase", "Done").await;
     let result = session.wait_for_test_id("result-image").await;
     session.screenshot("result").await;
@@ -234,7 +225,7 @@ async fn a_sideways_phone_photo_arrives_upright_and_a_huge_one_is_downscaled() {
     session.choose_file(&sideways).await;
     session.wait_for_text("source-info", "40 × 60").await;
     session.fill("field-prompt", "make it brighter").await;
-    click(&session, "run").await;
+    session.click("run").await;
     session.wait_for_text("phase", "Done").await;
     let first = &uploads(&session).await[0];
     assert_eq!(
@@ -246,7 +237,7 @@ async fn a_sideways_phone_photo_arrives_upright_and_a_huge_one_is_downscaled() {
     let huge = images::write(dir.path(), "huge.jpg", &images::jpeg(6000, 4000));
     session.choose_file(&huge).await;
     session.wait_for_text("source-info", "6000 × 4000").await;
-    click(&session, "run").await;
+    session.click("run").await;
     session.wait_for_text("phase", "Done").await;
     let second = &uploads(&session).await[1];
     let (w, h) = (
@@ -280,7 +271,7 @@ async fn each_simulated_fault_shows_its_message_and_keeps_the_form() {
     ];
     for (fault, kind, words) in cases {
         session.arm(fault).await;
-        click(&session, "run").await;
+        session.click("run").await;
         let error = session.wait_for_text("run-error", words).await;
         assert_eq!(
             error.attr("data-kind").await.expect("kind").as_deref(),
@@ -300,7 +291,7 @@ async fn each_simulated_fault_shows_its_message_and_keeps_the_form() {
 async fn cancel_while_editing_says_it_may_still_be_billed() {
     let (session, _images) = editor_with_small_image("slow one").await;
     session.arm("slow").await;
-    click(&session, "run").await;
+    session.click("run").await;
     session.wait_for_text("phase", "Editing").await;
     // Esc cancels, as the Cancel button does.
     session
@@ -330,7 +321,7 @@ async fn proxy_mode_sends_no_key_and_direct_mode_sends_the_persons_key() {
     session
         .fill("field-prompt", "first through the proxy")
         .await;
-    click(&session, "run").await;
+    session.click("run").await;
     session.wait_for_text("phase", "Done").await;
 
     session
@@ -339,13 +330,13 @@ async fn proxy_mode_sends_no_key_and_direct_mode_sends_the_persons_key() {
         .click()
         .await
         .expect("open settings");
-    click(&session, "mode-direct").await;
+    session.click("mode-direct").await;
     session
         .wait_for_text("run-disabled-reason", "API key")
         .await;
     session.fill("settings-key", "test-key-123").await;
     session.fill("field-prompt", "then direct with a key").await;
-    click(&session, "run").await;
+    session.click("run").await;
     session.wait_for_text("phase", "Done").await;
 
     let received = session.received().await;
@@ -369,11 +360,11 @@ async fn proxy_mode_sends_no_key_and_direct_mode_sends_the_persons_key() {
 #[tokio::test]
 async fn edit_this_result_chains_without_uploading_again() {
     let (session, _images) = editor_with_small_image("first").await;
-    click(&session, "run").await;
+    session.click("run").await;
     session.wait_for_text("phase", "Done").await;
-    click(&session, "edit-this-result").await;
+    session.click("edit-this-result").await;
     session.fill("field-prompt", "second").await;
-    click(&session, "run").await;
+    session.click("run").await;
     session.wait_for_text("phase", "Done").await;
 
     assert_eq!(
@@ -463,9 +454,9 @@ async fn before_after_compares_the_source_with_the_result_and_download_saves_its
     session
         .fill("field-prompt", "Add the text \"OPEN\" at the top")
         .await;
-    click(&session, "seed-lock").await;
+    session.click("seed-lock").await;
     session.fill("field-seed", "7").await;
-    click(&session, "run").await;
+    session.click("run").await;
     session.wait_for_text("phase", "Done").await;
 
     let before = session.by_test_id("compare-before").await;
@@ -522,7 +513,7 @@ async fn before_after_compares_the_source_with_the_result_and_download_saves_its
     session.screenshot("compare").await;
 
     // Download saves exactly the simulator's bytes under a name made from the prompt.
-    click(&session, "download").await;
+    session.click("download").await;
     let (name, bytes) = session.downloaded_file().await;
     let expected = flexedit_api::download_file_name(
         "Add the text \"OPEN\" at the top",

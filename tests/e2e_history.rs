@@ -12,15 +12,6 @@ use flexedit_api::history::{BundledRun, read_bundle};
 use serde_json::Value;
 use support::{PATIENCE, Session, TempDir, images};
 
-async fn click(session: &Session, id: &str) {
-    session
-        .by_test_id(id)
-        .await
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("click {id}: {e}"));
-}
-
 async fn wait_xpath(session: &Session, xpath: &str) -> Element {
     session
         .browser
@@ -58,7 +49,7 @@ async fn item_with_prompt(session: &Session, prompt: &str) -> Element {
 
 async fn run_edit(session: &Session, prompt: &str) {
     session.fill("field-prompt", prompt).await;
-    click(session, "run").await;
+    session.click("run").await;
     session.wait_for_text("phase", "Done").await;
     // Kept: the entry is done and its result's bytes are stored.
     wait_xpath(
@@ -129,7 +120,7 @@ async fn detail_fact(session: &Session, name: &str) -> String {
 /// Exports the history and returns the file and its runs, oldest first; the file is
 /// removed so the next export is read afresh.
 async fn export(session: &Session) -> (Vec<u8>, Vec<BundledRun>) {
-    click(session, "history-export").await;
+    session.click("history-export").await;
     let (name, bytes) = session.downloaded_file().await;
     assert!(
         name.starts_with("flexedit-history-") && name.ends_with(".zip"),
@@ -188,7 +179,7 @@ async fn runs_survive_a_reload_with_their_exact_images_and_the_form_and_branches
 
     // A branch from the first result: the new run says where it came from.
     open_run(&session, "Add the text \"ONE\"").await;
-    click(&session, "history-edit-result").await;
+    session.click("history-edit-result").await;
     session.wait_for_text("source-info", "result of").await;
     run_edit(&session, "Add the text \"THREE\"").await;
     let branch = item_with_prompt(&session, "Add the text \"THREE\"").await;
@@ -246,11 +237,11 @@ async fn export_delete_all_and_import_give_the_same_history_and_importing_twice_
     let bundle = dir.path().join("history.zip");
     std::fs::write(&bundle, file).expect("keep the export");
 
-    click(&session, "history-delete-all").await;
+    session.click("history-delete-all").await;
     session
         .wait_for_text("history-confirm", "Delete all 2 runs")
         .await;
-    click(&session, "history-confirm-delete").await;
+    session.click("history-confirm-delete").await;
     session.wait_for_test_id("history-empty").await;
 
     for _ in 0..2 {

@@ -303,23 +303,24 @@ impl Store {
     pub async fn forms(&self) -> Result<Vec<(String, String)>, HistoryError> {
         let tx = self.db.transaction(FORMS).build().map_err(read_error)?;
         let store = tx.object_store(FORMS).map_err(read_error)?;
-        let keys: Vec<String> = store
+        let keys = store
             .get_all_keys::<String>()
             .primitive()
             .map_err(read_error)?
             .await
-            .map_err(read_error)?
-            .filter_map(Result::ok)
-            .collect();
-        let values: Vec<String> = store
+            .map_err(read_error)?;
+        let values = store
             .get_all::<String>()
             .primitive()
             .map_err(read_error)?
             .await
-            .map_err(read_error)?
-            .filter_map(Result::ok)
-            .collect();
-        Ok(keys.into_iter().zip(values).collect())
+            .map_err(read_error)?;
+        // Both come in key order; a pair is dropped whole when either half cannot be read,
+        // so a key is never matched with the next form.
+        Ok(keys
+            .zip(values)
+            .filter_map(|(key, value)| Some((key.ok()?, value.ok()?)))
+            .collect())
     }
 
     /// Removes another tab's saved form.

@@ -142,6 +142,15 @@ impl Session {
         self.wait_for_test_id(id).await
     }
 
+    /// Clicks the element with this `data-testid` once it is on the page.
+    pub async fn click(&self, id: &str) {
+        self.by_test_id(id)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click {id}: {e}"));
+    }
+
     /// Types into the control labelled `label` (by its `for`/`id` pairing), replacing it.
     pub async fn fill(&self, id: &str, text: &str) {
         let input = self
