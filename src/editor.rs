@@ -2,7 +2,9 @@
 
 use std::rc::Rc;
 
-use flexedit_api::{ApiError, EditOutcome, EditParams, Field, Problem, Problems, Stage};
+use flexedit_api::{
+    ApiError, EditOutcome, EditParams, EditRequest, Field, Mode, Problem, Problems, Stage,
+};
 use leptos::callback::UnsyncCallback;
 use leptos::ev;
 use leptos::prelude::*;
@@ -540,6 +542,22 @@ pub fn Editor(
     let code_mode = Signal::derive(move || settings.mode.get());
 
     let retry = Callback::new(move |()| run());
+    // The result, the code view and the history load after the form (src/split.rs).
+    let output = OutputArgs {
+        state,
+        retry,
+        code_request,
+        code_endpoint,
+        code_mode,
+    };
+    let output = Suspend::new(async move {
+        output_pane(output).await.unwrap_or_else(|missing| {
+            view! {
+                <p class="notice" role="alert" data-testid="part-missing">{missing.to_string()}</p>
+            }
+            .into_any()
+        })
+    });
 
     view! {
         <div class="editor-grid" node_ref=root>
@@ -583,38 +601,65 @@ pub fn Editor(
                 <SettingsPanel settings/>
             </section>
             <section class="pane pane-output" aria-label="Result">
-                <crate::result::ResultView
-                    result=Signal::derive(move || state.result.get())
-                    on_edit_this=Callback::new(move |result: RunResult| {
-                        if let Some(path) = result.asset_path.clone() {
-                            state.set_source(Source {
-                                name: "previous result".into(),
-                                origin: Origin::Asset { path: path.into_string() },
-                                preview_url: result.display_url.clone(),
-                                size: None,
-                                dimensions: result.dimensions,
-                            });
-                        }
-                    })
-                    on_reuse_seed=Callback::new(move |seed: u32| {
-                        state.params.update(|p| p.seed = Some(f64::from(seed)));
-                        state.seed_locked.set(true);
-                    })
-                    on_retry=retry
-                />
                 {move || state.result.with(Option::is_none).then(|| view! {
                     <p class="result-placeholder" data-testid="result-placeholder">
                         "The edited image appears here."
                     </p>
                 })}
-                <crate::code_view::CodeView
-                    request=code_request
-                    upload_file_name=Signal::derive(move || state.upload_name.get())
-                    endpoint=code_endpoint
-                    mode=code_mode
-                />
-                {state.history.map(|history| view! { <crate::history::HistoryPanel history state/> })}
+                {output}
             </section>
         </div>
+    }
+}
+
+/// What the result side of the editor is drawn from.
+pub struct OutputArgs {
+    state: EditorState,
+    retry: Callback<()>,
+    code_request: Signal<Option<EditRequest>>,
+    code_endpoint: Signal<String>,
+    code_mode: Signal<Mode>,
+}
+
+crate::split::part! {
+    output:
+    /// The result with its comparison and actions, the requests as code, and the history.
+    fn output_pane(args: OutputArgs) -> AnyView {
+        let OutputArgs {
+            state,
+            retry,
+            code_request,
+            code_endpoint,
+            code_mode,
+        } = args;
+        view! {
+        <crate::result::ResultView
+            result=Signal::derive(move || state.result.get())
+            on_edit_this=Callback::new(move |result: RunResult| {
+                if let Some(path) = result.asset_path.clone() {
+                    state.set_source(Source {
+                        name: "previous result".into(),
+                        origin: Origin::Asset { path: path.into_string() },
+                        preview_url: result.display_url.clone(),
+                        size: None,
+                        dimensions: result.dimensions,
+                    });
+                }
+            })
+            on_reuse_seed=Callback::new(move |seed: u32| {
+                state.params.update(|p| p.seed = Some(f64::from(seed)));
+                state.seed_locked.set(true);
+            })
+            on_retry=retry
+        />
+        <crate::code_view::CodeView
+            request=code_request
+            upload_file_name=Signal::derive(move || state.upload_name.get())
+            endpoint=code_endpoint
+            mode=code_mode
+        />
+        {state.history.map(|history| view! { <crate::history::HistoryPanel history state/> })}
+        }
+        .into_any()
     }
 }

@@ -15,6 +15,7 @@ pub mod result;
 pub mod run;
 pub mod settings;
 pub mod source;
+pub mod split;
 pub mod transport;
 
 pub use app::{App, Shell};
