@@ -53,11 +53,21 @@ pub async fn prepare_measured(
     if let Some(performance) = &performance {
         let _ = performance.mark(PREPARE_START);
     }
-    let prepared = prepare(file, name, max_pixels).await;
+    let prepared = prepare_part(file.clone(), name.to_owned(), max_pixels)
+        .await
+        .unwrap_or_else(|missing| Err(missing.into()));
     if let Some(performance) = &performance {
         let _ = performance.measure_with_start_mark(PREPARE_MEASURE, PREPARE_START);
     }
     prepared
+}
+
+crate::split::part! {
+    prepare:
+    /// Decoding and resizing, loaded with the first image (src/split.rs).
+    async fn prepare_part(file: Blob, name: String, max_pixels: u64) -> Result<Prepared, PrepareError> {
+        prepare(&file, &name, max_pixels).await
+    }
 }
 
 /// Why an image could not be prepared. `Display` is the sentence for the person, with what
@@ -66,6 +76,8 @@ pub async fn prepare_measured(
 pub enum PrepareError {
     #[error(transparent)]
     Refused(#[from] IntakeError),
+    #[error(transparent)]
+    PartMissing(#[from] crate::split::PartMissing),
     #[error(
         "The image file could not be read; it may have been moved, renamed or changed since you chose it. Choose it again."
     )]

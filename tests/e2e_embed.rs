@@ -570,3 +570,72 @@ async fn a_running_editor_takes_new_options_and_reports_phases_and_errors_to_the
     assert_eq!(seen[1], json!(["phase", "uploading"]), "{seen}");
     session.close().await;
 }
+
+/// The wasm files the page fetched, by name.
+async fn fetched_wasm(session: &Session) -> Vec<String> {
+    let names = session
+        .browser
+        .execute(
+            "return performance.getEntriesByType('resource')
+               .map(e => new URL(e.name).pathname.split('/').pop())
+               .filter(n => n.endsWith('.wasm'));",
+            vec![],
+        )
+        .await
+        .expect("read the page's resources");
+    serde_json::from_value(names).expect("a list of names")
+}
+
+#[tokio::test]
+async fn the_result_side_arrives_as_a_part_of_its_own_after_the_form() {
+    let root = site("", &[]);
+    let session = serve(&root).await;
+    session.open_editor().await;
+    // The code view lives in the part with the result and the history.
+    session.wait_for_test_id("code-view").await;
+    let fetched = fetched_wasm(&session).await;
+    assert!(
+        fetched.iter().any(|n| n.ends_with("_bg.wasm")),
+        "the main module: {fetched:?}"
+    );
+    assert!(
+        fetched.iter().any(|n| n.ends_with("_split_output.wasm")),
+        "the result side came as its own module: {fetched:?}"
+    );
+    session.close().await;
+}
+
+#[tokio::test]
+async fn a_part_that_cannot_be_fetched_is_reported_and_the_form_still_edits() {
+    let root = site("", &[]);
+    // As when the site was updated under an open page, or the connection dropped.
+    let mut removed = 0;
+    for entry in std::fs::read_dir(root.path())
+        .expect("read the site")
+        .flatten()
+    {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.contains("_split_output.wasm") {
+            std::fs::remove_file(entry.path()).expect("remove the part");
+            removed += 1;
+        }
+    }
+    assert!(removed > 0, "the build has a result part to remove");
+    let session = serve(&root).await;
+    session.open_editor().await;
+    session
+        .wait_for_text("part-missing", "could not be loaded")
+        .await;
+    session
+        .wait_for_text("part-missing", "reload the page")
+        .await;
+    let dir = TempDir::new("flexedit-e2e-images");
+    session
+        .choose_file(&images::write(dir.path(), "a.png", &images::png(32, 32)))
+        .await;
+    session.wait_for_text("source-info", "32 × 32").await;
+    session.fill("field-prompt", "Add the text \"STILL\"").await;
+    session.click("run").await;
+    session.wait_for_text("phase", "Done.").await;
+    session.close().await;
+}

@@ -192,19 +192,11 @@ impl History {
         };
         let name = name.to_owned();
         spawn_local(async move {
-            match Store::open(&name).await {
-                Ok(store) => {
-                    history.store.set_value(Some(Rc::new(store)));
-                    history.listen(&name);
-                    history.refresh().await;
-                    history.availability.set(Availability::On);
-                }
-                Err(error) => {
-                    history.restored.set_value(true);
-                    history
-                        .availability
-                        .set(Availability::Off(error.to_string()));
-                }
+            if let Err(missing) = open_part(history, name).await {
+                history.restored.set_value(true);
+                history
+                    .availability
+                    .set(Availability::Off(missing.to_string()));
             }
         });
         history
@@ -242,6 +234,12 @@ impl History {
 
     /// Reads the list again, and the storage estimate.
     pub async fn refresh(&self) {
+        if let Err(missing) = refresh_part(*self).await {
+            self.problem.set(Some(missing.to_string()));
+        }
+    }
+
+    async fn refresh_now(&self) {
         let Some(store) = self.store() else {
             return;
         };
@@ -364,7 +362,7 @@ impl History {
             credits: result.credits,
             mime: None,
         };
-        let Some(mut record) = self.finish(Outcome::Succeeded(success)) else {
+        let Some(record) = self.finish(Outcome::Succeeded(success)) else {
             return;
         };
         let Some(store) = self.store() else {
@@ -372,40 +370,7 @@ impl History {
         };
         let history = *self;
         spawn_local(async move {
-            let Ok(blob) = transport
-                .fetch_image(
-                    &connection,
-                    &record
-                        .success()
-                        .map(|s| s.display_url.clone())
-                        .unwrap_or_default(),
-                )
-                .await
-            else {
-                history.problem.set(Some(
-                    "The result image could not be fetched to keep in the history; its record is kept, and the image shows only while its link works."
-                        .into(),
-                ));
-                return;
-            };
-            let mime = match blob.type_() {
-                t if t.starts_with("image/") => t,
-                _ => blob_bytes(&blob)
-                    .await
-                    .map(|b| mime_of(&b).to_owned())
-                    .unwrap_or_default(),
-            };
-            if let Outcome::Succeeded(success) = &mut record.outcome {
-                success.mime = Some(mime);
-                history.branch.set_value(Some(Branch {
-                    parent: record.id.clone(),
-                    asset_path: success.asset_path.clone(),
-                    preview_url: success.display_url.clone(),
-                    blob: Some(blob.clone()),
-                }));
-            }
-            let written = store.put_run(&record, &[(Slot::Result, &blob)]).await;
-            history.after_write(written).await;
+            let _ = keep_result_part(history, store, record, transport, connection).await;
         });
     }
 
@@ -471,10 +436,7 @@ impl History {
         };
         let history = *self;
         spawn_local(async move {
-            let images: Vec<(Slot, &web_sys::Blob)> =
-                source.iter().map(|blob| (Slot::Source, blob)).collect();
-            let written = store.put_run(&record, &images).await;
-            history.after_write(written).await;
+            let _ = write_run_part(history, store, record, source).await;
         });
     }
 
@@ -622,10 +584,13 @@ impl History {
             }
             let initial = initial.clone();
             spawn_local(async move {
-                history
-                    .restore_form(state, &initial, max_source_bytes, max_upload_pixels)
-                    .await;
+                let restored =
+                    restore_form_part(history, state, initial, max_source_bytes, max_upload_pixels)
+                        .await;
                 history.restored.set_value(true);
+                if let Err(missing) = restored {
+                    history.problem.set(Some(missing.to_string()));
+                }
                 // Save what was restored under this tab's own id.
                 let (params, locked, source) = (
                     state.params.get_untracked(),
@@ -660,9 +625,6 @@ impl History {
             seed_locked,
             source: form_source,
         };
-        let Ok(json) = serde_json::to_string(&form) else {
-            return;
-        };
         let preview = source.as_ref().map(|s| s.preview_url.clone());
         let image = if preview == self.saved_source.get_value() {
             None // unchanged: keep what is stored
@@ -676,12 +638,7 @@ impl History {
         let tab = self.tab.get_value();
         let history = *self;
         spawn_local(async move {
-            if let Err(error) = store
-                .put_form(&tab, &json, image.as_ref().map(Option::as_ref))
-                .await
-            {
-                history.problem.set(Some(error.to_string()));
-            }
+            let _ = save_form_part(history, store, tab, form, image).await;
         });
     }
 
@@ -788,4 +745,134 @@ pub fn short_prompt(prompt: &str) -> String {
         words.push_str(word);
     }
     words
+}
+
+crate::split::part! {
+    history:
+    /// Fetches a result's bytes while its link works and writes them with the run.
+    async fn keep_result_part(
+        history: History,
+        store: Rc<Store>,
+        record: RunRecord,
+        transport: Rc<dyn Transport>,
+        connection: Connection,
+    ) -> () {
+        let mut record = record;
+        let Ok(blob) = transport
+            .fetch_image(
+                &connection,
+                &record
+                    .success()
+                    .map(|s| s.display_url.clone())
+                    .unwrap_or_default(),
+            )
+            .await
+        else {
+            history.problem.set(Some(
+                "The result image could not be fetched to keep in the history; its record is kept, and the image shows only while its link works."
+                    .into(),
+            ));
+            return;
+        };
+        let mime = match blob.type_() {
+            t if t.starts_with("image/") => t,
+            _ => blob_bytes(&blob)
+                .await
+                .map(|b| mime_of(&b).to_owned())
+                .unwrap_or_default(),
+        };
+        if let Outcome::Succeeded(success) = &mut record.outcome {
+            success.mime = Some(mime);
+            history.branch.set_value(Some(Branch {
+                parent: record.id.clone(),
+                asset_path: success.asset_path.clone(),
+                preview_url: success.display_url.clone(),
+                blob: Some(blob.clone()),
+            }));
+        }
+        let written = store.put_run(&record, &[(Slot::Result, &blob)]).await;
+        history.after_write(written).await;
+    }
+}
+
+crate::split::part! {
+    history:
+    /// Opens the database, listens to other tabs and reads the list: the history's code
+    /// loads with it, after the form is on screen (src/split.rs).
+    async fn open_part(history: History, name: String) -> () {
+        match Store::open(&name).await {
+            Ok(store) => {
+                history.store.set_value(Some(Rc::new(store)));
+                history.listen(&name);
+                history.refresh().await;
+                history.availability.set(Availability::On);
+            }
+            Err(error) => {
+                history.restored.set_value(true);
+                history
+                    .availability
+                    .set(Availability::Off(error.to_string()));
+            }
+        }
+    }
+}
+
+crate::split::part! {
+    history:
+    async fn refresh_part(history: History) -> () {
+        history.refresh_now().await
+    }
+}
+
+crate::split::part! {
+    history:
+    /// Writes a run as it stands, with its source image the first time.
+    async fn write_run_part(
+        history: History,
+        store: Rc<Store>,
+        record: RunRecord,
+        source: Option<web_sys::Blob>,
+    ) -> () {
+        let images: Vec<(Slot, &web_sys::Blob)> =
+            source.iter().map(|blob| (Slot::Source, blob)).collect();
+        let written = store.put_run(&record, &images).await;
+        history.after_write(written).await;
+    }
+}
+
+crate::split::part! {
+    history:
+    async fn restore_form_part(
+        history: History,
+        state: EditorState,
+        initial: EditParams,
+        max_source_bytes: u64,
+        max_upload_pixels: u64,
+    ) -> () {
+        history
+            .restore_form(state, &initial, max_source_bytes, max_upload_pixels)
+            .await
+    }
+}
+
+crate::split::part! {
+    history:
+    /// Saves this tab's form; `image`: `None` keeps the stored one, `Some(None)` removes it.
+    async fn save_form_part(
+        history: History,
+        store: Rc<Store>,
+        tab: String,
+        form: FormRecord,
+        image: Option<Option<web_sys::Blob>>,
+    ) -> () {
+        let Ok(json) = serde_json::to_string(&form) else {
+            return;
+        };
+        if let Err(error) = store
+            .put_form(&tab, &json, image.as_ref().map(Option::as_ref))
+            .await
+        {
+            history.problem.set(Some(error.to_string()));
+        }
+    }
 }
