@@ -59,9 +59,8 @@ pub fn App(
     on_ready: Option<UnsyncCallback<Wiring>>,
 ) -> impl IntoView {
     if page {
-        provide_context(crate::history::History::open(
-            crate::history::store::DB_NAME,
-        ));
+        // Opened by the editor once the form is on screen.
+        provide_context(crate::history::History::new(crate::history::store::DB_NAME));
     }
     let loaded = RwSignal::new_local(None::<(Config, Option<String>)>);
     let config_url = format!("{base}config.json");

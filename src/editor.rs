@@ -413,6 +413,8 @@ pub fn Editor(
     state.history = use_context::<crate::history::History>();
     if let Some(history) = state.history {
         history.keep_form(state, config.max_source_bytes, config.max_upload_pixels);
+        // After this render: the form is on screen before the history's part loads.
+        set_timeout(move || history.start(), std::time::Duration::ZERO);
     }
     let settings = Settings::new(&config);
     let connection = Signal::derive(move || settings.connection());

@@ -96,6 +96,9 @@ pub struct History {
     /// Storage used against the quota, and whether it is nearly full.
     pub storage: RwSignal<Option<(String, bool)>>,
     tab: StoredValue<String>,
+    /// The database's name.
+    name: StoredValue<String>,
+    started: StoredValue<bool>,
     channel: StoredValue<Option<web_sys::BroadcastChannel>, LocalStorage>,
     listener: StoredValue<Option<MessageListener>, LocalStorage>,
     current: StoredValue<Option<Current>, LocalStorage>,
@@ -175,7 +178,16 @@ impl History {
     /// Opens the history database `name` and starts listening to other tabs. Call inside a
     /// reactive owner; the handle is usable at once, and says when storage is off.
     pub fn open(name: &str) -> History {
-        let history = History {
+        let history = History::new(name);
+        history.start();
+        history
+    }
+
+    /// The handle, with the database not opened yet: [`History::start`] opens it. The page
+    /// opens it once the form is on screen, so the history's code and the database do not
+    /// hold up the first paint.
+    pub fn new(name: &str) -> History {
+        History {
             store: StoredValue::new_local(None),
             availability: RwSignal::new(Availability::Opening),
             runs: RwSignal::new(Vec::new()),
@@ -183,14 +195,25 @@ impl History {
             message: RwSignal::new(None),
             storage: RwSignal::new(None),
             tab: StoredValue::new(tab_id()),
+            name: StoredValue::new(name.to_owned()),
+            started: StoredValue::new(false),
             channel: StoredValue::new_local(None),
             listener: StoredValue::new_local(None),
             current: StoredValue::new_local(None),
             branch: StoredValue::new_local(None),
             saved_source: StoredValue::new(None),
             restored: StoredValue::new(false),
-        };
-        let name = name.to_owned();
+        }
+    }
+
+    /// Opens the database (once; later calls do nothing).
+    pub fn start(&self) {
+        if self.started.get_value() {
+            return;
+        }
+        self.started.set_value(true);
+        let history = *self;
+        let name = self.name.get_value();
         spawn_local(async move {
             if let Err(missing) = open_part(history, name).await {
                 history.restored.set_value(true);
@@ -199,7 +222,6 @@ impl History {
                     .set(Availability::Off(missing.to_string()));
             }
         });
-        history
     }
 
     fn listen(&self, name: &str) {
