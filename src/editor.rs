@@ -552,14 +552,10 @@ pub fn Editor(
         code_endpoint,
         code_mode,
     };
-    let output = Suspend::new(async move {
-        output_pane(output).await.unwrap_or_else(|missing| {
-            view! {
-                <p class="notice" role="alert" data-testid="part-missing">{missing.to_string()}</p>
-            }
-            .into_any()
-        })
-    });
+    let output =
+        Suspend::new(async move { output_pane(output).await.unwrap_or_else(part_missing) });
+    let settings_panel =
+        Suspend::new(async move { settings_pane(settings).await.unwrap_or_else(part_missing) });
 
     view! {
         <div class="editor-grid" node_ref=root>
@@ -600,7 +596,7 @@ pub fn Editor(
                     Phase::Failed(failure) => Some(view! { <FailureView failure=failure.clone()/> }),
                     _ => None,
                 })}
-                <SettingsPanel settings/>
+                {settings_panel}
             </section>
             <section class="pane pane-output" aria-label="Result">
                 {move || state.result.with(Option::is_none).then(|| view! {
@@ -611,6 +607,20 @@ pub fn Editor(
                 {output}
             </section>
         </div>
+    }
+}
+
+/// Where a part of the editor would be, when it could not be loaded.
+fn part_missing(missing: crate::split::PartMissing) -> AnyView {
+    view! { <p class="notice" role="alert" data-testid="part-missing">{missing.to_string()}</p> }
+        .into_any()
+}
+
+crate::split::part! {
+    output:
+    /// The settings, closed until opened: they load with the result side.
+    fn settings_pane(settings: Settings) -> AnyView {
+        view! { <SettingsPanel settings/> }.into_any()
     }
 }
 
