@@ -544,7 +544,8 @@ pub fn Editor(
     let code_mode = Signal::derive(move || settings.mode.get());
 
     let retry = Callback::new(move |()| run());
-    // The result, the code view and the history load after the form (src/split.rs).
+    // The result, the code view, the history and the settings load after the form
+    // (src/split.rs).
     let output = OutputArgs {
         state,
         retry,
