@@ -115,12 +115,16 @@ impl Failure {
         }
     }
 
-    pub fn prepare(error: &impl std::fmt::Display) -> Self {
+    pub fn prepare(error: &crate::prepare::PrepareError) -> Self {
+        let next_step = match error {
+            // Its sentence already says what to do: the image is fine.
+            crate::prepare::PrepareError::PartMissing(_) => "Reload the page, then run again.",
+            _ => "Try another image, or save this one as PNG or JPEG and choose it again.",
+        };
         Self {
             kind: "prepare".into(),
             message: error.to_string(),
-            next_step: "Try another image, or save this one as PNG or JPEG and choose it again."
-                .into(),
+            next_step: next_step.into(),
             provider_words: None,
             may_have_billed: false,
         }

@@ -26,6 +26,7 @@ use wasm_bindgen_futures::JsFuture;
 use crate::editor::EditorState;
 use crate::run::{Failure, RunResult};
 use crate::source::{Origin, Source};
+use crate::split::PartMissing;
 use crate::transport::{Connection, Transport};
 pub use panel::HistoryPanel;
 use store::{HistoryError, Store, form_image_key, image_key};
@@ -216,12 +217,22 @@ impl History {
         let name = self.name.get_value();
         spawn_local(async move {
             if let Err(missing) = open_part(history, name).await {
-                history.restored.set_value(true);
-                history
-                    .availability
-                    .set(Availability::Off(missing.to_string()));
+                history.off(missing.to_string());
             }
         });
+    }
+
+    /// Storage is off, for the reason given: nothing to restore, nothing kept.
+    fn off(&self, why: String) {
+        self.restored.set_value(true);
+        self.availability.set(Availability::Off(why));
+    }
+
+    /// Shows a part of the history's code that could not be loaded as its problem.
+    fn report(&self, loaded: Result<(), PartMissing>) {
+        if let Err(missing) = loaded {
+            self.problem.set(Some(missing.to_string()));
+        }
     }
 
     fn listen(&self, name: &str) {
@@ -256,9 +267,7 @@ impl History {
 
     /// Reads the list again, and the storage estimate.
     pub async fn refresh(&self) {
-        if let Err(missing) = refresh_part(*self).await {
-            self.problem.set(Some(missing.to_string()));
-        }
+        self.report(refresh_part(*self).await);
     }
 
     async fn refresh_now(&self) {
@@ -392,7 +401,7 @@ impl History {
         };
         let history = *self;
         spawn_local(async move {
-            let _ = keep_result_part(history, store, record, transport, connection).await;
+            history.report(keep_result_part(history, store, record, transport, connection).await);
         });
     }
 
@@ -458,7 +467,7 @@ impl History {
         };
         let history = *self;
         spawn_local(async move {
-            let _ = write_run_part(history, store, record, source).await;
+            history.report(write_run_part(history, store, record, source).await);
         });
     }
 
@@ -610,9 +619,7 @@ impl History {
                     restore_form_part(history, state, initial, max_source_bytes, max_upload_pixels)
                         .await;
                 history.restored.set_value(true);
-                if let Err(missing) = restored {
-                    history.problem.set(Some(missing.to_string()));
-                }
+                history.report(restored);
                 // Save what was restored under this tab's own id.
                 let (params, locked, source) = (
                     state.params.get_untracked(),
@@ -660,7 +667,7 @@ impl History {
         let tab = self.tab.get_value();
         let history = *self;
         spawn_local(async move {
-            let _ = save_form_part(history, store, tab, form, image).await;
+            history.report(save_form_part(history, store, tab, form, image).await);
         });
     }
 
@@ -829,12 +836,7 @@ crate::split::part! {
                 history.refresh().await;
                 history.availability.set(Availability::On);
             }
-            Err(error) => {
-                history.restored.set_value(true);
-                history
-                    .availability
-                    .set(Availability::Off(error.to_string()));
-            }
+            Err(error) => history.off(error.to_string()),
         }
     }
 }
