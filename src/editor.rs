@@ -166,43 +166,26 @@ impl EditorState {
         if let Some(history) = self.history {
             history.run_started(&source, &params_for(Some(&source), &params), &connection);
         }
+        let job = RunJob {
+            state: *self,
+            transport,
+            connection,
+            source,
+            params,
+            max_pixels,
+            cancel: cancel.clone(),
+        };
         let state = *self;
         spawn_local(async move {
-            let started = now_ms();
-            let outcome = state
-                .execute(
-                    &*transport,
-                    &connection,
-                    &source,
-                    params,
-                    max_pixels,
-                    &cancel,
-                )
-                .await;
-            if cancel.is_cancelled() {
-                return;
-            }
-            match outcome {
-                Ok(mut result) => {
-                    if let Some(history) = state.history {
-                        let took = now_ms() - started;
-                        history.run_succeeded(&result, took, transport.clone(), connection.clone());
-                    }
-                    state.phase.set(Phase::LoadingResult);
-                    result.dimensions = load_image(&result.display_url).await;
-                    if cancel.is_cancelled() {
-                        return;
-                    }
-                    result.duration_ms = now_ms() - started;
-                    state.result.set(Some(result));
-                    state.phase.set(Phase::Done);
+            if let Err(missing) = run_job(job).await {
+                if cancel.is_cancelled() {
+                    return;
                 }
-                Err(failure) => {
-                    if let Some(history) = state.history {
-                        history.run_failed(&failure);
-                    }
-                    state.phase.set(Phase::Failed(failure))
+                let failure = Failure::part_missing(missing);
+                if let Some(history) = state.history {
+                    history.run_failed(&failure);
                 }
+                state.phase.set(Phase::Failed(failure));
             }
         });
     }
@@ -293,6 +276,81 @@ impl EditorState {
                     attempt += 1;
                 }
                 Err(error) => return Err(error.into()),
+            }
+        }
+    }
+}
+
+/// One edit on its way, from preparation to the loaded result.
+struct RunJob {
+    state: EditorState,
+    transport: Rc<dyn Transport>,
+    connection: Connection,
+    source: Source,
+    params: EditParams,
+    max_pixels: u64,
+    cancel: Cancel,
+}
+
+crate::split::part! {
+    run:
+    /// The run's code loads with its part, fetched while the person fills in the form.
+    async fn run_job(job: RunJob) -> () {
+        job.go().await
+    }
+}
+
+crate::split::part! {
+    run:
+    /// Fetches the run's part ahead of the first run; calling it does nothing else.
+    fn preload_run() -> () {}
+}
+
+impl RunJob {
+    async fn go(self) {
+        let RunJob {
+            state,
+            transport,
+            connection,
+            source,
+            params,
+            max_pixels,
+            cancel,
+        } = self;
+        let started = now_ms();
+        let outcome = state
+            .execute(
+                &*transport,
+                &connection,
+                &source,
+                params,
+                max_pixels,
+                &cancel,
+            )
+            .await;
+        if cancel.is_cancelled() {
+            return;
+        }
+        match outcome {
+            Ok(mut result) => {
+                if let Some(history) = state.history {
+                    let took = now_ms() - started;
+                    history.run_succeeded(&result, took, transport.clone(), connection.clone());
+                }
+                state.phase.set(Phase::LoadingResult);
+                result.dimensions = load_image(&result.display_url).await;
+                if cancel.is_cancelled() {
+                    return;
+                }
+                result.duration_ms = now_ms() - started;
+                state.result.set(Some(result));
+                state.phase.set(Phase::Done);
+            }
+            Err(failure) => {
+                if let Some(history) = state.history {
+                    history.run_failed(&failure);
+                }
+                state.phase.set(Phase::Failed(failure))
             }
         }
     }
@@ -416,6 +474,13 @@ pub fn Editor(
         // After this render: the form is on screen before the history's part loads.
         set_timeout(move || history.start(), std::time::Duration::ZERO);
     }
+    // Also after this render: the run's part loads while the person fills in the form. A
+    // failed fetch is not lost: the loader tries again when the run calls into the part,
+    // and the run reports it then.
+    set_timeout(
+        || spawn_local(async { _ = preload_run().await }),
+        std::time::Duration::ZERO,
+    );
     let settings = Settings::new(&config);
     let connection = Signal::derive(move || settings.connection());
     provide_context(Network::new(transport.clone(), connection));

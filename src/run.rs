@@ -130,6 +130,17 @@ impl Failure {
         }
     }
 
+    /// The run's code could not be fetched; nothing was sent.
+    pub fn part_missing(missing: crate::split::PartMissing) -> Self {
+        Self {
+            kind: "part_missing".into(),
+            message: missing.to_string(),
+            next_step: "Reload the page, then run again.".into(),
+            provider_words: None,
+            may_have_billed: false,
+        }
+    }
+
     pub fn still_processing() -> Self {
         Self {
             kind: "processing".into(),

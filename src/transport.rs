@@ -126,10 +126,9 @@ impl Transport for BrowserTransport {
         let key = connection.key_header().map(str::to_owned);
         let cancel = cancel.clone();
         Box::pin(async move {
-            let (status, body) = xhr_upload(&url, key.as_deref(), &upload, progress, &cancel)
+            send_upload(url, key, upload, progress, cancel)
                 .await
-                .map_err(|failure| failure.into_error(Stage::Upload))?;
-            flexedit_api::parse_asset_upload(status, &body)
+                .unwrap_or(Err(unreachable_part(Stage::Upload)))
         })
     }
 
@@ -143,31 +142,9 @@ impl Transport for BrowserTransport {
         let key = connection.key_header().map(str::to_owned);
         let cancel = cancel.clone();
         Box::pin(async move {
-            let mut request = gloo_net::http::Request::post(&url)
-                .header("Content-Type", "application/json")
-                .abort_signal(cancel.signal().as_ref());
-            if let Some(key) = &key {
-                request = request.header("API-KEY", key);
-            }
-            let stage = Stage::Edit;
-            let failed = |cancel: &Cancel| {
-                EditOutcome::Failed(if cancel.is_cancelled() {
-                    ApiError::Cancelled { stage }
-                } else {
-                    ApiError::Network { stage }
-                })
-            };
-            let Ok(request) = request.body(body) else {
-                return failed(&cancel);
-            };
-            let Ok(response) = request.send().await else {
-                return failed(&cancel);
-            };
-            match response.text().await {
-                Ok(text) => flexedit_api::parse_edit_response(response.status(), &text),
-                // The connection dropped after the headers: the edit may have run.
-                Err(_) => failed(&cancel),
-            }
+            send_edit(url, key, body, cancel)
+                .await
+                .unwrap_or_else(|_| EditOutcome::Failed(unreachable_part(Stage::Edit)))
         })
     }
 
@@ -182,12 +159,74 @@ impl Transport for BrowserTransport {
             String::from(js_sys::encode_uri_component(url))
         ));
         Box::pin(async move {
-            if let Some(blob) = fetch_blob(&direct).await {
-                return Ok(blob);
-            }
-            fetch_blob(&via_proxy).await.ok_or(ApiError::Network {
-                stage: Stage::Result,
+            fetch_image_from(direct, via_proxy)
+                .await
+                .unwrap_or(Err(unreachable_part(Stage::Result)))
+        })
+    }
+}
+
+/// The network code lives in the run's part (src/split.rs); when that part cannot be
+/// fetched, the connection is what failed, and the person is told so.
+fn unreachable_part(stage: Stage) -> ApiError {
+    ApiError::Network { stage }
+}
+
+crate::split::part! {
+    run:
+    async fn send_upload(
+        url: String,
+        key: Option<String>,
+        upload: Upload,
+        progress: Progress,
+        cancel: Cancel,
+    ) -> Result<AssetPath, ApiError> {
+        let (status, body) = xhr_upload(&url, key.as_deref(), &upload, progress, &cancel)
+            .await
+            .map_err(|failure| failure.into_error(Stage::Upload))?;
+        flexedit_api::parse_asset_upload(status, &body)
+    }
+}
+
+crate::split::part! {
+    run:
+    async fn send_edit(url: String, key: Option<String>, body: String, cancel: Cancel) -> EditOutcome {
+        let mut request = gloo_net::http::Request::post(&url)
+            .header("Content-Type", "application/json")
+            .abort_signal(cancel.signal().as_ref());
+        if let Some(key) = &key {
+            request = request.header("API-KEY", key);
+        }
+        let stage = Stage::Edit;
+        let failed = |cancel: &Cancel| {
+            EditOutcome::Failed(if cancel.is_cancelled() {
+                ApiError::Cancelled { stage }
+            } else {
+                ApiError::Network { stage }
             })
+        };
+        let Ok(request) = request.body(body) else {
+            return failed(&cancel);
+        };
+        let Ok(response) = request.send().await else {
+            return failed(&cancel);
+        };
+        match response.text().await {
+            Ok(text) => flexedit_api::parse_edit_response(response.status(), &text),
+            // The connection dropped after the headers: the edit may have run.
+            Err(_) => failed(&cancel),
+        }
+    }
+}
+
+crate::split::part! {
+    run:
+    async fn fetch_image_from(direct: String, via_proxy: String) -> Result<web_sys::Blob, ApiError> {
+        if let Some(blob) = fetch_blob(&direct).await {
+            return Ok(blob);
+        }
+        fetch_blob(&via_proxy).await.ok_or(ApiError::Network {
+            stage: Stage::Result,
         })
     }
 }

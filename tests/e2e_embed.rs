@@ -591,6 +591,22 @@ async fn fetched_wasm(session: &Session) -> Vec<String> {
     serde_json::from_value(names).expect("a list of names")
 }
 
+/// Waits until the page has fetched a module whose name ends in `suffix`.
+async fn wait_for_wasm(session: &Session, suffix: &str) -> Vec<String> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let fetched = fetched_wasm(session).await;
+        if fetched.iter().any(|n| n.ends_with(suffix)) {
+            return fetched;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no {suffix} was fetched: {fetched:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test]
 async fn the_result_side_arrives_as_a_part_of_its_own_after_the_form() {
     let root = site("", &[]);
@@ -607,25 +623,36 @@ async fn the_result_side_arrives_as_a_part_of_its_own_after_the_form() {
         fetched.iter().any(|n| n.ends_with("_split_output.wasm")),
         "the result side came as its own module: {fetched:?}"
     );
+    // The run's code comes while the form waits for a person, before anything ran.
+    wait_for_wasm(&session, "_split_run.wasm").await;
+    assert_eq!(
+        session.by_test_id("phase").await.text().await.ok(),
+        Some(String::new())
+    );
     session.close().await;
 }
 
-#[tokio::test]
-async fn a_part_that_cannot_be_fetched_is_reported_and_the_form_still_edits() {
-    let root = site("", &[]);
-    // As when the site was updated under an open page, or the connection dropped.
+/// Removes a part from a built site, as when the site was updated under an open page or
+/// the connection dropped.
+fn remove_part(root: &TempDir, suffix: &str) {
     let mut removed = 0;
     for entry in std::fs::read_dir(root.path())
         .expect("read the site")
         .flatten()
     {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.contains("_split_output.wasm") {
+        if name.contains(suffix) {
             std::fs::remove_file(entry.path()).expect("remove the part");
             removed += 1;
         }
     }
-    assert!(removed > 0, "the build has a result part to remove");
+    assert!(removed > 0, "the build has a {suffix} part to remove");
+}
+
+#[tokio::test]
+async fn a_part_that_cannot_be_fetched_is_reported_and_the_form_still_edits() {
+    let root = site("", &[]);
+    remove_part(&root, "_split_output.wasm");
     let session = serve(&root).await;
     session.open_editor().await;
     session
@@ -635,5 +662,44 @@ async fn a_part_that_cannot_be_fetched_is_reported_and_the_form_still_edits() {
         .wait_for_text("part-missing", "reload the page")
         .await;
     edits_a_small_image(&session).await;
+    session.close().await;
+}
+
+#[tokio::test]
+async fn a_run_whose_code_cannot_be_fetched_says_so_and_keeps_the_form() {
+    let root = site("", &[]);
+    remove_part(&root, "_split_run.wasm");
+    let session = serve(&root).await;
+    session.open_editor().await;
+    let dir = TempDir::new("flexedit-e2e-images");
+    session
+        .choose_file(&images::write(dir.path(), "a.png", &images::png(32, 32)))
+        .await;
+    session.wait_for_text("source-info", "32 × 32").await;
+    session.fill("field-prompt", "Add the text \"KEPT\"").await;
+    session.click("run").await;
+    let error = session
+        .wait_for_text("run-error", "Part of the editor could not be loaded")
+        .await;
+    assert_eq!(
+        error.attr("data-kind").await.ok().flatten().as_deref(),
+        Some("part_missing")
+    );
+    session.wait_for_text("run-error", "Reload the page").await;
+    assert_eq!(
+        session.value_of("field-prompt").await,
+        "Add the text \"KEPT\""
+    );
+    session.wait_for_text("source-info", "32 × 32").await;
+    // Nothing reached the provider.
+    let received = session.received().await;
+    assert_eq!(
+        (
+            received["assets"].as_array().map(Vec::len),
+            received["features"].as_array().map(Vec::len)
+        ),
+        (Some(0), Some(0)),
+        "{received}"
+    );
     session.close().await;
 }
