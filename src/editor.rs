@@ -474,11 +474,14 @@ pub fn Editor(
         // After this render: the form is on screen before the history's part loads.
         set_timeout(move || history.start(), std::time::Duration::ZERO);
     }
-    // Also after this render: the run's part loads while the person fills in the form. A
-    // failed fetch is not lost: the loader tries again when the run calls into the part,
-    // and the run reports it then.
+    // Also after this render: the parts that take an image in and run the edit load while
+    // the person picks an image and fills in the form. A failed fetch is not lost: the
+    // loader tries again when the code is called, and the caller reports it then.
     set_timeout(
-        || spawn_local(async { _ = preload_run().await }),
+        || {
+            spawn_local(async { _ = crate::prepare::preload().await });
+            spawn_local(async { _ = preload_run().await });
+        },
         std::time::Duration::ZERO,
     );
     let settings = Settings::new(&config);

@@ -31,6 +31,8 @@ pub enum SourceError {
         "The browser could not open this image; the file may be damaged or cut short. Open it in an image viewer, save it again as PNG or JPEG, then choose it again."
     )]
     Undecodable,
+    #[error(transparent)]
+    PartMissing(#[from] crate::split::PartMissing),
 }
 
 impl From<PrepareError> for SourceError {
@@ -38,6 +40,7 @@ impl From<PrepareError> for SourceError {
         match e {
             PrepareError::Refused(e) => Self::Refused(e),
             PrepareError::Unreadable => Self::Unreadable,
+            PrepareError::PartMissing(missing) => Self::PartMissing(missing),
             _ => Self::Undecodable,
         }
     }
@@ -50,6 +53,28 @@ impl From<PrepareError> for SourceError {
 /// proves the file opens, the run that follows starts uploading at once, and a large photo
 /// is previewed at its upload size rather than painted at full size.
 pub async fn source_from_blob(
+    blob: Blob,
+    name: String,
+    max_source_bytes: u64,
+    max_upload_pixels: u64,
+) -> Result<Source, SourceError> {
+    source_part(blob, name, max_source_bytes, max_upload_pixels).await?
+}
+
+crate::split::part! {
+    prepare:
+    /// The checks and the decoding load with the preparation, while the form is on screen.
+    async fn source_part(
+        blob: Blob,
+        name: String,
+        max_source_bytes: u64,
+        max_upload_pixels: u64,
+    ) -> Result<Source, SourceError> {
+        source_checked(blob, name, max_source_bytes, max_upload_pixels).await
+    }
+}
+
+async fn source_checked(
     blob: Blob,
     name: String,
     max_source_bytes: u64,

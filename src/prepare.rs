@@ -64,10 +64,16 @@ pub async fn prepare_measured(
 
 crate::split::part! {
     prepare:
-    /// Decoding and resizing, loaded with the first image (src/split.rs).
+    /// Decoding and resizing, loaded while the form is on screen (src/split.rs).
     async fn prepare_part(file: Blob, name: String, max_pixels: u64) -> Result<Prepared, PrepareError> {
         prepare(&file, &name, max_pixels).await
     }
+}
+
+crate::split::part! {
+    prepare:
+    /// Fetches the part ahead of the first image; calling it does nothing else.
+    pub fn preload() -> () {}
 }
 
 /// Why an image could not be prepared. `Display` is the sentence for the person, with what

@@ -623,7 +623,9 @@ async fn the_result_side_arrives_as_a_part_of_its_own_after_the_form() {
         fetched.iter().any(|n| n.ends_with("_split_output.wasm")),
         "the result side came as its own module: {fetched:?}"
     );
-    // The run's code comes while the form waits for a person, before anything ran.
+    // Taking an image in and running come while the form waits for a person, before
+    // anything was chosen or run.
+    wait_for_wasm(&session, "_split_prepare.wasm").await;
     wait_for_wasm(&session, "_split_run.wasm").await;
     assert_eq!(
         session.by_test_id("phase").await.text().await.ok(),
@@ -701,5 +703,23 @@ async fn a_run_whose_code_cannot_be_fetched_says_so_and_keeps_the_form() {
         (Some(0), Some(0)),
         "{received}"
     );
+    session.close().await;
+}
+
+#[tokio::test]
+async fn an_image_whose_checks_cannot_be_fetched_is_refused_with_the_reason() {
+    let root = site("", &[]);
+    remove_part(&root, "_split_prepare.wasm");
+    let session = serve(&root).await;
+    session.open_editor().await;
+    let dir = TempDir::new("flexedit-e2e-images");
+    session
+        .choose_file(&images::write(dir.path(), "a.png", &images::png(32, 32)))
+        .await;
+    session
+        .wait_for_text("intake-error", "Part of the editor could not be loaded")
+        .await;
+    session.fill("field-prompt", "still here").await;
+    assert_eq!(session.value_of("field-prompt").await, "still here");
     session.close().await;
 }
