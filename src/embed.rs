@@ -53,14 +53,18 @@ pub fn parse_options(options: &JsValue) -> Result<ConfigFile, EmbedError> {
             "they must be an object, such as { mode: \"proxy\" }".into(),
         ));
     }
-    // Read whole first, then checked: serde-wasm-bindgen looks up only the fields a struct
-    // declares, so an unknown (misspelt) option would otherwise pass unnoticed.
-    let value: serde_json::Value =
-        serde_wasm_bindgen::from_value(options.clone()).map_err(|e| {
-            let text = e.to_string();
-            EmbedError::Options(text.trim_start_matches("Error: ").to_owned())
-        })?;
-    serde_json::from_value(value).map_err(|e| EmbedError::Options(e.to_string()))
+    // Read as the JSON of config.json, with the same reader, so an unknown (misspelt)
+    // option is refused exactly as it would be there.
+    let text = js_sys::JSON::stringify(options)
+        .ok()
+        .and_then(|text| text.as_string())
+        .ok_or_else(|| EmbedError::Options("they could not be read as JSON".into()))?;
+    serde_json::from_str(&text).map_err(|e| {
+        let text = e.to_string();
+        // The position is in a text the host never wrote.
+        let text = text.rfind(" at line ").map_or(&*text, |at| &text[..at]);
+        EmbedError::Options(text.to_owned())
+    })
 }
 
 #[derive(Default)]

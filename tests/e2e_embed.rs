@@ -321,7 +321,9 @@ async fn wrong_options_are_refused_with_a_sentence_naming_the_field() {
     for sentence in &said {
         assert!(
             sentence.starts_with("flexedit: the options could not be used:")
-                && sentence.contains("Options take the fields of config.json"),
+                && sentence.contains("Options take the fields of config.json")
+                // No position in a JSON text the host never wrote.
+                && !sentence.contains(" at line "),
             "{sentence}"
         );
     }
