@@ -1,52 +1,19 @@
 use std::rc::Rc;
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
-use crate::config::{Config, ConfigFile};
+use crate::config::{Config, ConfigAnswer, ConfigFile};
 use crate::editor::{Editor, Wiring};
 use crate::transport::{BrowserTransport, Transport};
 use leptos::callback::UnsyncCallback;
 
-pub async fn load_config_from(url: &str) -> (Config, Option<String>) {
-    let defaults = Config::default();
-    let response = match gloo_net::http::Request::get(url).send().await {
-        Ok(response) => response,
-        Err(_) => {
-            return (
-                defaults,
-                Some("config.json could not be loaded; using the defaults.".into()),
-            );
-        }
-    };
-    if !response.ok() {
-        return (
-            defaults,
-            Some(format!(
-                "config.json is missing (HTTP {}); using the defaults.",
-                response.status()
-            )),
-        );
-    }
-    match response.text().await {
-        Ok(text) => match defaults.clone().apply_json(&text) {
-            Ok(config) => (config, None),
-            Err(notice) => (defaults, Some(notice)),
-        },
-        Err(_) => (
-            defaults,
-            Some("config.json could not be read; using the defaults.".into()),
-        ),
-    }
-}
-
-/// One editor as it starts, in the page or embedded: `{base}config.json` (beside the
-/// editor's own files, not beside a host page), then the host's `options`, then the shell.
+/// One editor as it starts, in the page or embedded: `config.json` (beside the editor's
+/// own files, not beside a host page), then the host's `options`, then the shell.
 #[component]
 pub fn App(
-    /// The address of the editor's files, ending in `/`; empty: the page's own folder.
-    #[prop(optional, into)]
-    base: String,
+    /// What fetching config.json gave; without it, the built-in defaults.
+    #[prop(optional)]
+    config: Option<ConfigAnswer>,
     /// What an embedding page passed, on top of config.json.
     #[prop(optional)]
     options: ConfigFile,
@@ -62,12 +29,8 @@ pub fn App(
         // Opened by the editor once the form is on screen.
         provide_context(crate::history::History::new(crate::history::store::DB_NAME));
     }
-    let loaded = RwSignal::new_local(None::<(Config, Option<String>)>);
-    let config_url = format!("{base}config.json");
-    spawn_local(async move {
-        let (config, notice) = load_config_from(&config_url).await;
-        loaded.try_set(Some((config.apply(options), notice)));
-    });
+    let (config, notice) = config.map_or_else(|| (Config::default(), None), |c| c.resolve());
+    let loaded = RwSignal::new_local(Some((config.apply(options), notice)));
     let transport: Rc<dyn Transport> = Rc::new(BrowserTransport);
     view! { <Shell loaded transport page on_ready/> }
 }

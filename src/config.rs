@@ -103,3 +103,86 @@ impl Config {
         self
     }
 }
+
+/// What fetching `config.json` gave: its HTTP status (0 when nothing answered) and its
+/// text, when it could be read. embed.js fetches it while the WebAssembly compiles.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConfigAnswer {
+    pub status: u16,
+    pub text: Option<String>,
+}
+
+impl ConfigAnswer {
+    /// The configuration in force, and the notice the page shows when config.json could
+    /// not be used (the defaults are then in force).
+    pub fn resolve(&self) -> (Config, Option<String>) {
+        let defaults = Config::default();
+        let notice = match (self.status, &self.text) {
+            (0, _) => "config.json could not be loaded; using the defaults.".to_owned(),
+            (200..=299, Some(text)) => {
+                return match defaults.clone().apply_json(text) {
+                    Ok(config) => (config, None),
+                    Err(notice) => (defaults, Some(notice)),
+                };
+            }
+            (200..=299, None) => "config.json could not be read; using the defaults.".to_owned(),
+            (status, _) => format!("config.json is missing (HTTP {status}); using the defaults."),
+        };
+        (defaults, Some(notice))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(status: u16, text: Option<&str>) -> (Config, Option<String>) {
+        ConfigAnswer {
+            status,
+            text: text.map(str::to_owned),
+        }
+        .resolve()
+    }
+
+    #[test]
+    fn a_readable_config_applies_without_a_notice() {
+        let (config, notice) = answer(200, Some(r#"{"mode": "direct", "lockMode": true}"#));
+        assert_eq!(notice, None);
+        assert_eq!(config.mode, Mode::Direct);
+        assert!(!config.allow_mode_change);
+    }
+
+    #[test]
+    fn each_unusable_answer_keeps_the_defaults_and_says_why() {
+        for (status, text, said) in [
+            (
+                0,
+                None,
+                "config.json could not be loaded; using the defaults.",
+            ),
+            (
+                404,
+                None,
+                "config.json is missing (HTTP 404); using the defaults.",
+            ),
+            (
+                200,
+                None,
+                "config.json could not be read; using the defaults.",
+            ),
+        ] {
+            assert_eq!(
+                answer(status, text),
+                (Config::default(), Some(said.to_owned()))
+            );
+        }
+        let (config, notice) = answer(200, Some(r#"{"endpont": "https://x"}"#));
+        assert_eq!(config, Config::default());
+        let notice = notice.unwrap_or_default();
+        assert!(
+            notice.starts_with("config.json could not be read (unknown field `endpont`")
+                && notice.ends_with("; using the defaults."),
+            "{notice}"
+        );
+    }
+}

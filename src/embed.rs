@@ -17,7 +17,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 use crate::app::App;
-use crate::config::ConfigFile;
+use crate::config::{ConfigAnswer, ConfigFile};
 use crate::editor::Wiring;
 use crate::run::{Failure, Phase, RunResult};
 use crate::transport::Network;
@@ -155,20 +155,34 @@ impl EditorHandle {
     }
 }
 
-/// Mounts an editor into `container`, reading `{base}config.json` and then `options`.
-/// Events go to `host`. `page`: the editor owns the whole page (see `Editor`). Resolves
-/// to the [`EditorHandle`] (as JavaScript, by `wrap`) once the editor is ready; throws for
-/// options it cannot use.
+/// Reads what embed.js got for config.json: `{ status, text }`, status 0 when nothing
+/// answered, text null when it could not be read.
+fn config_answer(answer: &JsValue) -> ConfigAnswer {
+    let field = |name: &str| js_sys::Reflect::get(answer, &name.into()).unwrap_or_default();
+    ConfigAnswer {
+        status: field("status")
+            .as_f64()
+            .filter(|s| (0.0..=999.0).contains(s))
+            .map_or(0, |s| s as u16),
+        text: field("text").as_string(),
+    }
+}
+
+/// Mounts an editor into `container` with `config` (what fetching config.json gave, see
+/// [`config_answer`]) and then `options`. Events go to `host`. `page`: the editor owns the
+/// whole page (see `Editor`). Resolves to the [`EditorHandle`] (as JavaScript, by `wrap`)
+/// once the editor is ready; throws for options it cannot use.
 pub fn mount(
     container: web_sys::HtmlElement,
     host: web_sys::EventTarget,
-    base: String,
+    config: JsValue,
     options: JsValue,
     page: bool,
     wrap: fn(EditorHandle) -> JsValue,
 ) -> Result<js_sys::Promise, JsValue> {
     console_error_panic_hook::set_once();
     let file = parse_options(&options)?;
+    let config = config_answer(&config);
     let mounted = Rc::new(RefCell::new(Mounted::default()));
     let mut resolve = None;
     let ready = js_sys::Promise::new(&mut |yes, _no| resolve = Some(yes));
@@ -185,7 +199,7 @@ pub fn mount(
             };
             let _ = resolve.call1(&JsValue::UNDEFINED, &wrap(handle));
         });
-        view! { <App base options=file page on_ready=Some(on_ready)/> }
+        view! { <App config options=file page on_ready=Some(on_ready)/> }
     });
     mounted.borrow_mut().unmount = Some(Box::new(move || drop(unmount)));
     Ok(ready)

@@ -39,11 +39,11 @@ impl EditorHandle {
 pub fn mount(
     container: web_sys::HtmlElement,
     host: web_sys::EventTarget,
-    base: String,
+    config: JsValue,
     options: JsValue,
     page: bool,
 ) -> Result<js_sys::Promise, JsValue> {
-    flexedit::embed::mount(container, host, base, options, page, |handle| {
+    flexedit::embed::mount(container, host, config, options, page, |handle| {
         EditorHandle(handle).into()
     })
 }

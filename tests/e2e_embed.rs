@@ -463,6 +463,22 @@ async fn a_broken_config_shows_a_notice_and_the_editor_still_edits() {
     session.close().await;
 }
 
+#[tokio::test]
+async fn a_missing_config_shows_a_notice_and_the_editor_still_edits() {
+    let root = site("", &[]);
+    std::fs::remove_file(root.path().join("config.json")).expect("remove config.json");
+    let session = serve(&root).await;
+    session.open_editor().await;
+    session
+        .wait_for_text(
+            "config-notice",
+            "config.json is missing (HTTP 404); using the defaults.",
+        )
+        .await;
+    edits_a_small_image(&session).await;
+    session.close().await;
+}
+
 /// Chooses a small PNG, writes a prompt and runs the edit to its end.
 async fn edits_a_small_image(session: &Session) {
     let dir = TempDir::new("flexedit-e2e-images");

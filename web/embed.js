@@ -15,9 +15,31 @@ import init, { mount as mountInto } from "./__FLEXEDIT_JS__";
 const base = new URL("./", import.meta.url);
 const styles = __FLEXEDIT_CSS__;
 
+/// config.json beside the editor's files, as { status, text }: status 0 when nothing
+/// answered, text null when the answer could not be read. The editor says what that means.
+async function fetchConfig() {
+  let response;
+  try {
+    response = await fetch(new URL("config.json", base));
+  } catch {
+    return { status: 0, text: null };
+  }
+  if (!response.ok) return { status: response.status, text: null };
+  try {
+    return { status: response.status, text: await response.text() };
+  } catch {
+    return { status: response.status, text: null };
+  }
+}
+
+// The module and the configuration load side by side, once per page; resolves to the
+// configuration.
 let started;
 function start() {
-  started ??= init({ module_or_path: new URL("__FLEXEDIT_WASM__", base) });
+  started ??= Promise.all([
+    init({ module_or_path: new URL("__FLEXEDIT_WASM__", base) }),
+    fetchConfig(),
+  ]).then(([, config]) => config);
   return started;
 }
 
@@ -45,8 +67,8 @@ export async function mount(element, options) {
   shadow.replaceChildren(...links, container);
   let handle;
   try {
-    await start();
-    handle = await mountInto(container, element, base.href, options, false);
+    const config = await start();
+    handle = await mountInto(container, element, config, options, false);
   } catch (error) {
     shadow.replaceChildren();
     throw error;
@@ -69,8 +91,8 @@ export async function mount(element, options) {
 /// The editor of index.html: in the page itself, answering keys pressed anywhere.
 export async function mountPage(element) {
   checkElement(element);
-  await start();
-  return mountInto(element, element, base.href, undefined, true);
+  const config = await start();
+  return mountInto(element, element, config, undefined, true);
 }
 
 const attributes = {
