@@ -621,10 +621,14 @@ pub fn Editor(
         code_endpoint,
         code_mode,
     };
-    let output =
-        Suspend::new(async move { output_pane(output).await.unwrap_or_else(part_missing) });
-    let settings_panel =
-        Suspend::new(async move { settings_pane(settings).await.unwrap_or_else(part_missing) });
+    let output = Suspend::new(async move {
+        crate::split::next_task().await;
+        output_pane(output).await.unwrap_or_else(part_missing)
+    });
+    let settings_panel = Suspend::new(async move {
+        crate::split::next_task().await;
+        settings_pane(settings).await.unwrap_or_else(part_missing)
+    });
 
     view! {
         <div class="editor-grid" node_ref=root>

@@ -67,3 +67,17 @@ macro_rules! part {
     };
 }
 pub(crate) use part;
+
+/// Resolves in a task after the current one. A part loaded after it starts fetching once
+/// the render that asked for it has finished, so the form is not kept waiting on it.
+pub async fn next_task() {
+    let promise = js_sys::Promise::new(&mut |resolve, _reject| {
+        let queued = web_sys::window()
+            .is_some_and(|window| window.set_timeout_with_callback(&resolve).is_ok());
+        if !queued {
+            let _ = resolve.call0(&wasm_bindgen::JsValue::NULL);
+        }
+    });
+    // Suspend needs a Send future; the page has one thread, so the wrapper never moves.
+    let _ = send_wrapper::SendWrapper::new(wasm_bindgen_futures::JsFuture::from(promise)).await;
+}

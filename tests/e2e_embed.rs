@@ -496,6 +496,12 @@ async fn edits_a_small_image(session: &Session) {
 #[tokio::test]
 async fn a_running_editor_takes_new_options_and_reports_phases_and_errors_to_the_host() {
     let (_site, session) = dashboard().await;
+    // The settings load with a part of their own, after the form.
+    until(
+        &session,
+        "document.getElementById('editor-b').shadowRoot.querySelector('[data-testid=endpoint]') !== null",
+    )
+    .await;
     // The element's attributes and mount()'s setOptions both reach the running editor.
     let changed = run_js(
         &session,
