@@ -174,6 +174,7 @@ impl EditorState {
             params,
             max_pixels,
             cancel: cancel.clone(),
+            started: now_ms(),
         };
         let state = *self;
         spawn_local(async move {
@@ -290,6 +291,8 @@ struct RunJob {
     params: EditParams,
     max_pixels: u64,
     cancel: Cancel,
+    /// `performance.now()` when the person started it; the time taken counts from here.
+    started: f64,
 }
 
 crate::split::part! {
@@ -316,8 +319,8 @@ impl RunJob {
             params,
             max_pixels,
             cancel,
+            started,
         } = self;
-        let started = now_ms();
         let outcome = state
             .execute(
                 &*transport,
