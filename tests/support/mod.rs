@@ -55,6 +55,8 @@ impl Session {
             .arg(format!("--port={driver_port}"))
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
+            // Its own process group, which the browser it starts joins: see `Drop`.
+            .process_group(0)
             .kill_on_drop(true)
             .spawn()
             .expect("start chromedriver");
@@ -293,6 +295,21 @@ impl Session {
         let _ = self.browser.clone().close().await;
         if let Some(stop) = self.stop_server.take() {
             let _ = stop.send(());
+        }
+    }
+}
+
+impl Drop for Session {
+    /// Ends chromedriver's process group, the browser with it, before the profile folder
+    /// goes: a test that failed before `close()` would otherwise leave a headless browser
+    /// running and its files behind.
+    fn drop(&mut self) {
+        if let Some(pid) = self._driver.id() {
+            // The shell's own kill, which every machine has.
+            let _ = std::process::Command::new("sh")
+                .args(["-c", &format!("kill -KILL -{pid}")])
+                .stderr(Stdio::null())
+                .status();
         }
     }
 }
