@@ -116,21 +116,21 @@ impl Failure {
     }
 
     pub fn prepare(error: &crate::prepare::PrepareError) -> Self {
-        let next_step = match error {
-            // Its sentence already says what to do: the image is fine.
-            crate::prepare::PrepareError::PartMissing(_) => "Reload the page, then run again.",
-            _ => "Try another image, or save this one as PNG or JPEG and choose it again.",
-        };
+        // The image is fine; the code to prepare it did not arrive.
+        if let crate::prepare::PrepareError::PartMissing(missing) = error {
+            return Self::part_missing(*missing);
+        }
         Self {
             kind: "prepare".into(),
             message: error.to_string(),
-            next_step: next_step.into(),
+            next_step: "Try another image, or save this one as PNG or JPEG and choose it again."
+                .into(),
             provider_words: None,
             may_have_billed: false,
         }
     }
 
-    /// The run's code could not be fetched; nothing was sent.
+    /// Code the run needs could not be fetched; nothing was sent.
     pub fn part_missing(missing: crate::split::PartMissing) -> Self {
         Self {
             kind: "part_missing".into(),

@@ -128,7 +128,7 @@ impl Transport for BrowserTransport {
         Box::pin(async move {
             send_upload(url, key, upload, progress, cancel)
                 .await
-                .unwrap_or(Err(unreachable_part(Stage::Upload)))
+                .unwrap_or(Err(missing_part(Stage::Upload)))
         })
     }
 
@@ -144,7 +144,7 @@ impl Transport for BrowserTransport {
         Box::pin(async move {
             send_edit(url, key, body, cancel)
                 .await
-                .unwrap_or_else(|_| EditOutcome::Failed(unreachable_part(Stage::Edit)))
+                .unwrap_or_else(|_| EditOutcome::Failed(missing_part(Stage::Edit)))
         })
     }
 
@@ -161,14 +161,14 @@ impl Transport for BrowserTransport {
         Box::pin(async move {
             fetch_image_from(direct, via_proxy)
                 .await
-                .unwrap_or(Err(unreachable_part(Stage::Result)))
+                .unwrap_or(Err(missing_part(Stage::Result)))
         })
     }
 }
 
 /// The network code lives in the run's part (src/split.rs); when that part cannot be
 /// fetched, the connection is what failed, and the person is told so.
-fn unreachable_part(stage: Stage) -> ApiError {
+fn missing_part(stage: Stage) -> ApiError {
     ApiError::Network { stage }
 }
 

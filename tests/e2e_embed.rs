@@ -479,12 +479,18 @@ async fn a_missing_config_shows_a_notice_and_the_editor_still_edits() {
     session.close().await;
 }
 
-/// Chooses a small PNG, writes a prompt and runs the edit to its end.
-async fn edits_a_small_image(session: &Session) {
+/// Chooses a 32 × 32 PNG; the folder it is in lives as long as the returned value.
+async fn chooses_a_small_png(session: &Session) -> TempDir {
     let dir = TempDir::new("flexedit-e2e-images");
     session
         .choose_file(&images::write(dir.path(), "a.png", &images::png(32, 32)))
         .await;
+    dir
+}
+
+/// Chooses a small PNG, writes a prompt and runs the edit to its end.
+async fn edits_a_small_image(session: &Session) {
+    let _image = chooses_a_small_png(session).await;
     session.wait_for_text("source-info", "32 × 32").await;
     session
         .fill("field-prompt", "Add the text \"STILL WORKS\"")
@@ -697,10 +703,7 @@ async fn a_run_whose_code_cannot_be_fetched_says_so_and_keeps_the_form() {
     remove_part(&root, "_split_run.wasm");
     let session = serve(&root).await;
     session.open_editor().await;
-    let dir = TempDir::new("flexedit-e2e-images");
-    session
-        .choose_file(&images::write(dir.path(), "a.png", &images::png(32, 32)))
-        .await;
+    let _image = chooses_a_small_png(&session).await;
     session.wait_for_text("source-info", "32 × 32").await;
     session.fill("field-prompt", "Add the text \"KEPT\"").await;
     session.click("run").await;
@@ -736,10 +739,7 @@ async fn an_image_whose_checks_cannot_be_fetched_is_refused_with_the_reason() {
     remove_part(&root, "_split_prepare.wasm");
     let session = serve(&root).await;
     session.open_editor().await;
-    let dir = TempDir::new("flexedit-e2e-images");
-    session
-        .choose_file(&images::write(dir.path(), "a.png", &images::png(32, 32)))
-        .await;
+    let _image = chooses_a_small_png(&session).await;
     session
         .wait_for_text("intake-error", "Part of the editor could not be loaded")
         .await;
