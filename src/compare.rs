@@ -185,7 +185,9 @@ pub fn Compare(
     let stop_drag = move |_: web_sys::PointerEvent| dragging.set(false);
 
     let on_input = move |ev: web_sys::Event| {
-        let value = event_target_value(&ev).parse::<f64>().unwrap_or(50.0);
+        // A range input's value is always a number; the browser reads it.
+        let value = event_target::<web_sys::HtmlInputElement>(&ev).value_as_number();
+        let value = if value.is_nan() { 50.0 } else { value };
         split.set(clamp_percent(value));
         mode.set(CompareMode::Split);
     };

@@ -9,22 +9,30 @@ use leptos::prelude::*;
 
 /// Reads a number field as typed: blank is "the provider's default", anything that is not a
 /// number is kept as NaN so validation can say so instead of silently dropping it.
+///
+/// The browser reads the number (`+text`, exact like Rust's own parser, whose tables
+/// would cost the first load about 16 KB gzip); only the characters of a decimal number are
+/// let through, since `+text` would also read `0x1f` and `Infinity`.
 pub fn parse_number(text: &str) -> Option<f64> {
     let text = text.trim();
     if text.is_empty() {
-        None
-    } else {
-        Some(text.parse::<f64>().unwrap_or(f64::NAN))
+        return None;
     }
+    let decimal = text
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'));
+    if !decimal {
+        return Some(f64::NAN);
+    }
+    // Unary plus on a string: the browser's `Number(text)`; it throws only for symbols.
+    Some(wasm_bindgen::JsValue::from_str(text).unchecked_into_f64())
 }
 
 /// Shows a number the way a person typed it: no trailing `.0` on whole numbers.
 pub fn show_number(value: Option<f64>) -> String {
     match value {
-        None => String::new(),
-        Some(v) if v.is_nan() => String::new(),
-        Some(v) if v.fract() == 0.0 && v.abs() < 1e15 => format!("{}", v as i64),
-        Some(v) => v.to_string(),
+        Some(v) if !v.is_nan() => flexedit_api::format_number(v),
+        _ => String::new(),
     }
 }
 
@@ -117,7 +125,7 @@ fn range_hint(range: &flexedit_api::Range) -> String {
     format!(
         "{}, default {}",
         range.allowed(),
-        show_number(Some(range.default))
+        flexedit_api::format_number(range.default)
     )
 }
 

@@ -240,6 +240,49 @@ async fn every_problem_is_shown_next_to_its_control_as_the_person_types() {
 }
 
 #[wasm_bindgen_test]
+async fn typed_numbers_are_read_as_decimal_numbers_only() {
+    use flexedit::form::{parse_number, show_number};
+    assert_eq!(parse_number(""), None);
+    assert_eq!(parse_number("   "), None);
+    assert_eq!(parse_number(" 28 "), Some(28.0));
+    assert_eq!(parse_number("4.5"), Some(4.5));
+    assert_eq!(parse_number(".5"), Some(0.5));
+    assert_eq!(parse_number("+3"), Some(3.0));
+    assert_eq!(parse_number("-2"), Some(-2.0));
+    assert_eq!(parse_number("1e3"), Some(1000.0));
+    assert_eq!(parse_number("4294967295"), Some(4_294_967_295.0));
+    for text in [
+        "abc", "0x10", "Infinity", "1,5", "4.5.1", "1e", "--1", "\u{bd}",
+    ] {
+        assert!(parse_number(text).is_some_and(f64::is_nan), "{text}");
+    }
+    // What the form shows reads back as the same number.
+    for v in [0.1, 2.75, 3.3, 1.0 / 3.0, 123_456.789, 7.0, 0.000_123] {
+        assert_eq!(parse_number(&show_number(Some(v))), Some(v), "{v}");
+    }
+    assert_eq!(show_number(Some(30.0)), "30");
+    assert_eq!(show_number(Some(2.75)), "2.75");
+    assert_eq!(show_number(Some(f64::NAN)), "");
+    assert_eq!(show_number(None), "");
+
+    // In the form: a hexadecimal number is not a number to a person; a decimal one is.
+    let (root, _) = mount(Config::default());
+    use_url(&root).await;
+    type_into(&root, "#field-steps", "0x10");
+    type_into(&root, "#field-guidance", "2.75");
+    settle().await;
+    let steps = problem_for(
+        EditParams {
+            steps: Some(f64::NAN),
+            ..Default::default()
+        },
+        Field::Steps,
+    );
+    assert_eq!(text_of(&root, "[data-testid='problem-steps']"), steps);
+    assert!(find(&root, "[data-testid='problem-guidance']").is_none());
+}
+
+#[wasm_bindgen_test]
 async fn a_run_goes_through_its_phases_and_shows_the_result() {
     let (root, fake) = mount(Config::default());
     *fake.hold.borrow_mut() = true;

@@ -18,6 +18,7 @@ pub mod request;
 pub mod response;
 pub mod snippets;
 mod text;
+pub use text::format_number;
 pub mod zip;
 
 pub use intake::{

@@ -7,7 +7,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::request::{EditRequest, PromptObject};
-use crate::text::{fmt_num, truncate_chars};
+use crate::text::{format_number, truncate_chars};
 
 /// A wire string that names none of the values an enum knows.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -221,7 +221,7 @@ impl Range {
 
     /// The range as people read it, e.g. `1–50`.
     pub fn allowed(&self) -> String {
-        format!("{}–{}", fmt_num(self.min), fmt_num(self.max))
+        format!("{}–{}", format_number(self.min), format_number(self.max))
     }
 }
 
@@ -556,8 +556,8 @@ impl EditParams {
                     Field::Guidance,
                     format!(
                         "Guidance must be a number between {} and {}.",
-                        fmt_num(GUIDANCE.min),
-                        fmt_num(GUIDANCE.max)
+                        format_number(GUIDANCE.min),
+                        format_number(GUIDANCE.max)
                     ),
                 ));
                 None
@@ -649,8 +649,8 @@ fn whole(
             format!(
                 "{} must be a whole number between {} and {}.",
                 field.label(),
-                fmt_num(range.min),
-                fmt_num(range.max)
+                format_number(range.min),
+                format_number(range.max)
             ),
         ));
         None
