@@ -15,7 +15,8 @@ const POW10: [f64; 23] = [
 ///
 /// It writes the fewest digits that read back as the same number, like Rust's `{}`, for
 /// every number with up to 15 significant digits and an exponent within ±22 (anything a
-/// person types into the form); beyond that it keeps 15–16 significant digits. It does not
+/// person types into the form); beyond that it keeps 15–16 significant digits, and numbers
+/// below 10^-22 show as 0. It does not
 /// use the float printer: its code and tables would cost the page's first load about 8 KB
 /// (gzip), and a page that parses a typed number with the browser and shows numbers this way
 /// needs neither.
@@ -147,6 +148,7 @@ mod tests {
         assert_eq!(format_number(1.0 / 3.0), "0.3333333333333333");
         assert_eq!(format_number(-2.5e30), "-2500000000000000000000000000000");
         assert_eq!(format_number(1e300), format!("{}", 1e300));
+        assert_eq!(format_number(1e-300), "0");
     }
 
     /// Numbers a person types: as many as fit in 15 significant digits, with an exponent
