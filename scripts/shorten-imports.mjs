@@ -49,7 +49,8 @@ function leb(value) {
   return out;
 }
 
-const name = (bytes) => [...leb(bytes.length), ...bytes];
+// A name as the binary format stores it: its length, then its bytes.
+const withLength = (bytes) => [...leb(bytes.length), ...bytes];
 
 // a … z, A … Z, then two letters: valid names in JavaScript and in WebAssembly alike.
 const LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
@@ -116,7 +117,7 @@ while (at < wasm.length) {
       if (!renames.has(field)) renames.set(field, shortName(renames.size));
       newField = renames.get(field);
     }
-    section.push(...name(module), ...name(encoder.encode(newField)), ...body.subarray(p, end));
+    section.push(...withLength(module), ...withLength(encoder.encode(newField)), ...body.subarray(p, end));
     p = end;
   }
   if (p !== body.length) fail("the import section has bytes after its last import");

@@ -185,9 +185,8 @@ pub fn Compare(
     let stop_drag = move |_: web_sys::PointerEvent| dragging.set(false);
 
     let on_input = move |ev: web_sys::Event| {
-        // A range input's value is always a number; the browser reads it.
+        // A range input's value is a number; the browser reads it (NaN is clamped to 50).
         let value = event_target::<web_sys::HtmlInputElement>(&ev).value_as_number();
-        let value = if value.is_nan() { 50.0 } else { value };
         split.set(clamp_percent(value));
         mode.set(CompareMode::Split);
     };

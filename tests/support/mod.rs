@@ -27,7 +27,7 @@ pub struct Session {
     pub base_url: String,
     /// Where the browser saves downloads.
     pub downloads: TempDir,
-    _driver: Child,
+    driver: Child,
     _profile: TempDir,
     stop_server: Option<oneshot::Sender<()>>,
 }
@@ -72,7 +72,7 @@ impl Session {
             browser,
             base_url: format!("http://{addr}/"),
             downloads,
-            _driver: driver,
+            driver,
             _profile: profile,
             stop_server: Some(stop_server),
         }
@@ -304,7 +304,7 @@ impl Drop for Session {
     /// goes: a test that failed before `close()` would otherwise leave a headless browser
     /// running and its files behind.
     fn drop(&mut self) {
-        if let Some(pid) = self._driver.id() {
+        if let Some(pid) = self.driver.id() {
             // The shell's own kill, which every machine has.
             let _ = std::process::Command::new("sh")
                 .args(["-c", &format!("kill -KILL -{pid}")])
