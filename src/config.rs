@@ -3,8 +3,9 @@
 //! the configuration allows. Never the page's URL: a link must not be able to point the
 //! page at a foreign endpoint.
 
-use flexedit_api::{DEFAULT_MAX_SOURCE_BYTES, DEFAULT_MAX_UPLOAD_PIXELS, EditParams, Mode};
-use serde::Deserialize;
+use flexedit_api::{
+    DEFAULT_MAX_SOURCE_BYTES, DEFAULT_MAX_UPLOAD_PIXELS, EditParams, Json, JsonError, Mode,
+};
 
 /// What a deployment decides.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,8 +40,7 @@ impl Default for Config {
 
 /// `config.json` as written by a host; every field optional, unknown fields refused so a
 /// typo is reported instead of silently ignored.
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct ConfigFile {
     pub endpoint: Option<String>,
     pub mode: Option<ModeName>,
@@ -51,11 +51,76 @@ pub struct ConfigFile {
     pub defaults: Option<EditParams>,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ModeName {
     Direct,
     Proxy,
+}
+
+impl ModeName {
+    /// "direct" or "proxy", as config.json and the saved settings write it.
+    pub fn from_json(value: &Json, field: &str) -> Result<Self, JsonError> {
+        match value.text(field)?.as_str() {
+            "direct" => Ok(Self::Direct),
+            "proxy" => Ok(Self::Proxy),
+            other => Err(JsonError::Value {
+                field: field.to_owned(),
+                message: format!("\"{other}\" is not a mode; use \"direct\" or \"proxy\""),
+            }),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Direct => "direct",
+            Self::Proxy => "proxy",
+        }
+    }
+}
+
+impl From<Mode> for ModeName {
+    fn from(m: Mode) -> Self {
+        match m {
+            Mode::Direct => Self::Direct,
+            Mode::Proxy => Self::Proxy,
+        }
+    }
+}
+
+impl ConfigFile {
+    /// Reads config.json's object (or an embedding page's options, which take its fields).
+    pub fn from_json(value: &Json) -> Result<Self, JsonError> {
+        let mut file = Self::default();
+        for (name, value) in value.fields()? {
+            let field = name.as_str();
+            match field {
+                "endpoint" => file.endpoint = value.optional_text(field)?,
+                "mode" => {
+                    file.mode = match value {
+                        Json::Null => None,
+                        value => Some(ModeName::from_json(value, field)?),
+                    }
+                }
+                "lockEndpoint" => file.lock_endpoint = value.optional_bool(field)?,
+                "lockMode" => file.lock_mode = value.optional_bool(field)?,
+                "maxUploadPixels" => file.max_upload_pixels = value.optional_count(field)?,
+                "maxSourceBytes" => file.max_source_bytes = value.optional_count(field)?,
+                "defaults" => {
+                    file.defaults = match value {
+                        Json::Null => None,
+                        value => {
+                            Some(EditParams::from_json(value).map_err(|e| JsonError::Value {
+                                field: field.to_owned(),
+                                message: e.to_string(),
+                            })?)
+                        }
+                    }
+                }
+                _ => return Err(JsonError::UnknownField(name.clone())),
+            }
+        }
+        Ok(file)
+    }
 }
 
 impl From<ModeName> for Mode {
@@ -71,7 +136,8 @@ impl Config {
     /// Applies a host's config.json on top of these values. The error is a sentence for
     /// the notice the page shows; the defaults stay in force.
     pub fn apply_json(self, text: &str) -> Result<Self, String> {
-        let file: ConfigFile = serde_json::from_str(text)
+        let file = crate::json::parse(text)
+            .and_then(|json| ConfigFile::from_json(&json).map_err(|e| e.to_string()))
             .map_err(|e| format!("config.json could not be read ({e}); using the defaults."))?;
         Ok(self.apply(file))
     }

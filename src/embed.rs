@@ -21,6 +21,7 @@ use crate::config::{ConfigAnswer, ConfigFile};
 use crate::editor::Wiring;
 use crate::run::{Failure, Phase, RunResult};
 use crate::transport::Network;
+use flexedit_api::Json;
 
 /// Why the host's call could not be done. `Display` is the sentence thrown to the page.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -55,16 +56,8 @@ pub fn parse_options(options: &JsValue) -> Result<ConfigFile, EmbedError> {
     }
     // Read as the JSON of config.json, with the same reader, so an unknown (misspelt)
     // option is refused exactly as it would be there.
-    let text = js_sys::JSON::stringify(options)
-        .ok()
-        .and_then(|text| text.as_string())
-        .ok_or_else(|| EmbedError::Options("they could not be read as JSON".into()))?;
-    serde_json::from_str(&text).map_err(|e| {
-        let text = e.to_string();
-        // The position is in a text the host never wrote.
-        let text = text.rfind(" at line ").map_or(&*text, |at| &text[..at]);
-        EmbedError::Options(text.to_owned())
-    })
+    let json = crate::json::from_js_as_json(options).map_err(EmbedError::Options)?;
+    ConfigFile::from_json(&json).map_err(|e| EmbedError::Options(e.to_string()))
 }
 
 #[derive(Default)]
@@ -245,20 +238,18 @@ fn announce(wiring: Wiring, host: web_sys::EventTarget) {
                         .map_err(|e| e.to_string()),
                     None => Err("flexedit: the editor was unmounted".to_owned()),
                 };
-                dispatch(&host, "flexedit:result", &result_detail(&result, image));
+                match result_detail(result, image).await {
+                    Ok(detail) => dispatch(&host, "flexedit:result", &detail),
+                    Err(missing) => dispatch(
+                        &host,
+                        "flexedit:error",
+                        &error_detail(&Failure::part_missing(missing)),
+                    ),
+                }
             });
         },
         false,
     );
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct PhaseDetail {
-    phase: &'static str,
-    text: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    percent: Option<u8>,
 }
 
 fn phase_detail(phase: &Phase) -> JsValue {
@@ -276,31 +267,27 @@ fn phase_detail(phase: &Phase) -> JsValue {
         Phase::Failed(_) => ("failed", None),
         Phase::Cancelled { .. } => ("cancelled", None),
     };
-    to_js(&PhaseDetail {
-        phase: name,
-        text: phase.describe(now),
-        percent,
-    })
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ErrorDetail<'a> {
-    kind: &'a str,
-    message: &'a str,
-    next_step: &'a str,
-    provider_words: Option<&'a str>,
-    may_have_billed: bool,
+    let mut fields = vec![
+        ("phase".into(), name.into()),
+        ("text".into(), phase.describe(now).into()),
+    ];
+    if let Some(percent) = percent {
+        fields.push(("percent".into(), f64::from(percent).into()));
+    }
+    crate::json::to_js(&Json::Object(fields))
 }
 
 fn error_detail(failure: &Failure) -> JsValue {
-    to_js(&ErrorDetail {
-        kind: &failure.kind,
-        message: &failure.message,
-        next_step: &failure.next_step,
-        provider_words: failure.provider_words.as_deref(),
-        may_have_billed: failure.may_have_billed,
-    })
+    crate::json::to_js(&Json::Object(vec![
+        ("kind".into(), failure.kind.as_str().into()),
+        ("message".into(), failure.message.as_str().into()),
+        ("nextStep".into(), failure.next_step.as_str().into()),
+        (
+            "providerWords".into(),
+            failure.provider_words.clone().into(),
+        ),
+        ("mayHaveBilled".into(), failure.may_have_billed.into()),
+    ]))
 }
 
 #[derive(Serialize)]
@@ -318,30 +305,36 @@ struct ResultDetail<'a> {
     image_error: Option<String>,
 }
 
-fn result_detail(result: &RunResult, image: Result<web_sys::Blob, String>) -> JsValue {
-    let (blob, image_error) = match image {
-        Ok(blob) => (Some(blob), None),
-        Err(e) => (None, Some(e)),
-    };
-    let detail = to_js(&ResultDetail {
-        prompt: &result.request.prompt_object.prompt,
-        parameters: &result.request.prompt_object,
-        seed: result.seed,
-        result_url: &result.display_url,
-        asset_path: result.asset_path.as_ref().map(|p| p.as_str()),
-        width: result.dimensions.map(|d| d.0),
-        height: result.dimensions.map(|d| d.1),
-        duration_ms: result.duration_ms,
-        credits: result.credits,
-        image_error,
-    });
-    let image = blob.map_or(JsValue::NULL, JsValue::from);
-    let _ = js_sys::Reflect::set(&detail, &"image".into(), &image);
-    detail
+crate::split::part! {
+    run:
+    /// The detail of `flexedit:result`. Its `parameters` are the request body's
+    /// `promptObject`, written by the same serde definitions, so the part that sends the
+    /// request (loaded, since there is a result) writes it.
+    fn result_detail(result: RunResult, image: Result<web_sys::Blob, String>) -> JsValue {
+        let (blob, image_error) = match image {
+            Ok(blob) => (Some(blob), None),
+            Err(e) => (None, Some(e)),
+        };
+        let detail = to_js(&ResultDetail {
+            prompt: &result.request.prompt_object.prompt,
+            parameters: &result.request.prompt_object,
+            seed: result.seed,
+            result_url: &result.display_url,
+            asset_path: result.asset_path.as_ref().map(|p| p.as_str()),
+            width: result.dimensions.map(|d| d.0),
+            height: result.dimensions.map(|d| d.1),
+            duration_ms: result.duration_ms,
+            credits: result.credits,
+            image_error,
+        });
+        let image = blob.map_or(JsValue::NULL, JsValue::from);
+        let _ = js_sys::Reflect::set(&detail, &"image".into(), &image);
+        detail
+    }
 }
 
-/// A plain JavaScript object, through JSON: the app already carries serde_json, and a
-/// host sees exactly the shapes the request body uses.
+/// A plain JavaScript object, through JSON: a host sees exactly the shapes the request
+/// body uses.
 fn to_js(value: &impl Serialize) -> JsValue {
     serde_json::to_string(value)
         .ok()

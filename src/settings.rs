@@ -1,45 +1,45 @@
 //! Settings: where requests go (direct to the provider with the person's key, or through a
 //! proxy that holds it) and the key itself — in memory unless the person asks to remember it.
 
+use flexedit_api::Json;
 use flexedit_api::Mode;
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
-use crate::config::Config;
+use crate::config::{Config, ModeName};
 use crate::transport::Connection;
 
 const KEY_STORAGE: &str = "flexedit.key";
 const SETTINGS_STORAGE: &str = "flexedit.settings";
 
 /// The person's own choices; the configuration decides which of them count.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Choices {
     pub endpoint: Option<String>,
-    pub mode: Option<SavedMode>,
+    pub mode: Option<ModeName>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SavedMode {
-    Direct,
-    Proxy,
-}
-
-impl From<SavedMode> for Mode {
-    fn from(m: SavedMode) -> Self {
-        match m {
-            SavedMode::Direct => Mode::Direct,
-            SavedMode::Proxy => Mode::Proxy,
+impl Choices {
+    /// Reads what [`Choices::to_json`] wrote; anything else is no choice at all.
+    pub fn from_json(value: &Json) -> Self {
+        let field = |name: &str| {
+            value
+                .fields()
+                .ok()?
+                .iter()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value)
+        };
+        Self {
+            endpoint: field("endpoint").and_then(|v| v.optional_text("endpoint").ok().flatten()),
+            mode: field("mode").and_then(|v| ModeName::from_json(v, "mode").ok()),
         }
     }
-}
 
-impl From<Mode> for SavedMode {
-    fn from(m: Mode) -> Self {
-        match m {
-            Mode::Direct => SavedMode::Direct,
-            Mode::Proxy => SavedMode::Proxy,
-        }
+    pub fn to_json(&self) -> Json {
+        Json::Object(vec![
+            ("endpoint".into(), self.endpoint.clone().into()),
+            ("mode".into(), self.mode.map(ModeName::as_str).into()),
+        ])
     }
 }
 
@@ -65,7 +65,8 @@ impl Settings {
         let saved: Choices = storage
             .as_ref()
             .and_then(|s| s.get_item(SETTINGS_STORAGE).ok().flatten())
-            .and_then(|text| serde_json::from_str(&text).ok())
+            .and_then(|text| crate::json::parse(&text).ok())
+            .map(|json| Choices::from_json(&json))
             .unwrap_or_default();
         let endpoint = match saved.endpoint {
             Some(e) if config.allow_endpoint_change => e,
@@ -120,7 +121,9 @@ impl Settings {
                 .get_untracked()
                 .then(|| self.mode.get_untracked().into()),
         };
-        if let (Some(storage), Ok(text)) = (local_storage(), serde_json::to_string(&choices)) {
+        if let (Some(storage), Some(text)) =
+            (local_storage(), crate::json::stringify(&choices.to_json()))
+        {
             let _ = storage.set_item(SETTINGS_STORAGE, &text);
         }
     }
