@@ -9,6 +9,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use flexedit_api::Json;
 use leptos::callback::UnsyncCallback;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -21,7 +22,6 @@ use crate::config::{ConfigAnswer, ConfigFile};
 use crate::editor::Wiring;
 use crate::run::{Failure, Phase, RunResult};
 use crate::transport::Network;
-use flexedit_api::Json;
 
 /// Why the host's call could not be done. `Display` is the sentence thrown to the page.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,8 +1,7 @@
 //! Settings: where requests go (direct to the provider with the person's key, or through a
 //! proxy that holds it) and the key itself — in memory unless the person asks to remember it.
 
-use flexedit_api::Json;
-use flexedit_api::Mode;
+use flexedit_api::{Json, Mode};
 use leptos::prelude::*;
 
 use crate::config::{Config, ModeName};
