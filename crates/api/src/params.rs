@@ -1268,7 +1268,7 @@ mod tests {
                 .map(|i| {
                     seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
                     let field = Field::ALL[(seed >> 16) as usize % Field::ALL.len()];
-                    Problem::new(field, &i.to_string())
+                    Problem::new(field, i.to_string())
                 })
                 .collect();
             let mut sorted = list.clone();
