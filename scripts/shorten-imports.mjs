@@ -10,6 +10,7 @@
 // parts' loader keep their names. The glue must define each renamed import exactly once, as
 // a `name: function` entry of its imports object, or nothing is written.
 import { readFileSync, writeFileSync } from "node:fs";
+import { leb, readLeb as readLebOr, section, sections, withLength } from "./wasm-binary.mjs";
 
 const GLUE_MODULE = "./flexedit_bg.js";
 const [wasmPath, jsPath] = process.argv.slice(2);
@@ -22,35 +23,10 @@ const fail = (message) => {
   process.exit(1);
 };
 
+const readLeb = (bytes, at) => readLebOr(bytes, at, fail);
 const wasm = readFileSync(wasmPath);
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 const encoder = new TextEncoder();
-
-function readLeb(bytes, at) {
-  let value = 0;
-  let shift = 0;
-  for (;;) {
-    const byte = bytes[at++];
-    if (byte === undefined) fail("the module ends inside a number");
-    value += (byte & 0x7f) * 2 ** shift;
-    shift += 7;
-    if (byte < 0x80) return [value, at];
-  }
-}
-
-function leb(value) {
-  const out = [];
-  do {
-    let byte = value % 128;
-    value = Math.floor(value / 128);
-    if (value > 0) byte |= 0x80;
-    out.push(byte);
-  } while (value > 0);
-  return out;
-}
-
-// A name as the binary format stores it: its length, then its bytes.
-const withLength = (bytes) => [...leb(bytes.length), ...bytes];
 
 // a … z, A … Z, then two letters: valid names in JavaScript and in WebAssembly alike.
 const LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
@@ -90,19 +66,14 @@ function importDescriptionEnd(bytes, at) {
 
 const renames = new Map();
 const pieces = [wasm.subarray(0, 8)];
-let at = 8;
-while (at < wasm.length) {
-  const id = wasm[at];
-  const [size, bodyStart] = readLeb(wasm, at + 1);
-  const bodyEnd = bodyStart + size;
+for (const { id, start, bodyStart, end } of sections(wasm, fail)) {
   if (id !== 2) {
-    pieces.push(wasm.subarray(at, bodyEnd));
-    at = bodyEnd;
+    pieces.push(wasm.subarray(start, end));
     continue;
   }
-  const body = wasm.subarray(bodyStart, bodyEnd);
+  const body = wasm.subarray(bodyStart, end);
   let [count, p] = readLeb(body, 0);
-  const section = [...leb(count)];
+  const entries = [...leb(count)];
   while (count-- > 0) {
     let length;
     [length, p] = readLeb(body, p);
@@ -111,18 +82,21 @@ while (at < wasm.length) {
     [length, p] = readLeb(body, p);
     const field = utf8.decode(body.subarray(p, p + length));
     p += length;
-    const end = importDescriptionEnd(body, p);
+    const descriptionEnd = importDescriptionEnd(body, p);
     let newField = field;
     if (utf8.decode(module) === GLUE_MODULE) {
       if (!renames.has(field)) renames.set(field, shortName(renames.size));
       newField = renames.get(field);
     }
-    section.push(...withLength(module), ...withLength(encoder.encode(newField)), ...body.subarray(p, end));
-    p = end;
+    entries.push(
+      ...withLength(module),
+      ...withLength(encoder.encode(newField)),
+      ...body.subarray(p, descriptionEnd),
+    );
+    p = descriptionEnd;
   }
   if (p !== body.length) fail("the import section has bytes after its last import");
-  pieces.push(Uint8Array.from([2, ...leb(section.length), ...section]));
-  at = bodyEnd;
+  pieces.push(section(2, entries));
 }
 if (renames.size === 0) fail(`the module imports nothing from ${GLUE_MODULE}`);
 
