@@ -95,26 +95,18 @@ impl ConfigFile {
             let field = name.as_str();
             match field {
                 "endpoint" => file.endpoint = value.optional_text(field)?,
-                "mode" => {
-                    file.mode = match value {
-                        Json::Null => None,
-                        value => Some(ModeName::from_json(value, field)?),
-                    }
-                }
+                "mode" => file.mode = value.optional(|v| ModeName::from_json(v, field))?,
                 "lockEndpoint" => file.lock_endpoint = value.optional_bool(field)?,
                 "lockMode" => file.lock_mode = value.optional_bool(field)?,
                 "maxUploadPixels" => file.max_upload_pixels = value.optional_count(field)?,
                 "maxSourceBytes" => file.max_source_bytes = value.optional_count(field)?,
                 "defaults" => {
-                    file.defaults = match value {
-                        Json::Null => None,
-                        value => {
-                            Some(EditParams::from_json(value).map_err(|e| JsonError::Value {
-                                field: field.to_owned(),
-                                message: e.to_string(),
-                            })?)
-                        }
-                    }
+                    file.defaults = value.optional(|v| {
+                        EditParams::from_json(v).map_err(|e| JsonError::Value {
+                            field: field.to_owned(),
+                            message: e.to_string(),
+                        })
+                    })?
                 }
                 _ => return Err(JsonError::UnknownField(name.clone())),
             }

@@ -78,8 +78,8 @@ pub fn to_js(value: &Json) -> JsValue {
 /// is a phrase for why it could not be written (a cycle, a BigInt).
 pub fn from_js_as_json(value: &JsValue) -> Result<Json, String> {
     let text = js_sys::JSON::stringify(value)
-        .map_err(|_| "they could not be read as JSON".to_owned())?
-        .as_string()
+        .ok()
+        .and_then(|text| text.as_string())
         .ok_or_else(|| "they could not be read as JSON".to_owned())?;
     parse(&text)
 }

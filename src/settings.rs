@@ -20,17 +20,13 @@ pub struct Choices {
 impl Choices {
     /// Reads what [`Choices::to_json`] wrote; anything else is no choice at all.
     pub fn from_json(value: &Json) -> Self {
-        let field = |name: &str| {
-            value
-                .fields()
-                .ok()?
-                .iter()
-                .find(|(key, _)| key == name)
-                .map(|(_, value)| value)
-        };
         Self {
-            endpoint: field("endpoint").and_then(|v| v.optional_text("endpoint").ok().flatten()),
-            mode: field("mode").and_then(|v| ModeName::from_json(v, "mode").ok()),
+            endpoint: value
+                .field("endpoint")
+                .and_then(|v| v.optional_text("endpoint").ok().flatten()),
+            mode: value
+                .field("mode")
+                .and_then(|v| ModeName::from_json(v, "mode").ok()),
         }
     }
 

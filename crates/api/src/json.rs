@@ -88,12 +88,28 @@ impl Json {
         }
     }
 
-    /// A string or null.
-    pub fn optional_text(&self, field: &str) -> Result<Option<String>, JsonError> {
+    /// What `read` makes of the value, or `None` for null: an optional field.
+    pub fn optional<T>(
+        &self,
+        read: impl FnOnce(&Json) -> Result<T, JsonError>,
+    ) -> Result<Option<T>, JsonError> {
         match self {
             Json::Null => Ok(None),
-            other => other.text(field).map(Some),
+            value => read(value).map(Some),
         }
+    }
+
+    /// The value of the object's field `name`, if it is an object that has one.
+    pub fn field(&self, name: &str) -> Option<&Json> {
+        match self {
+            Json::Object(fields) => fields.iter().find(|(key, _)| key == name).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// A string or null.
+    pub fn optional_text(&self, field: &str) -> Result<Option<String>, JsonError> {
+        self.optional(|value| value.text(field))
     }
 
     /// A boolean or null.
@@ -229,6 +245,11 @@ mod tests {
     #[test]
     fn readers_take_their_values_and_null() {
         assert_eq!(json("null").optional_text("endpoint"), Ok(None));
+        let object = json(r#"{"mode": "direct", "endpoint": null}"#);
+        assert_eq!(object.field("mode"), Some(&Json::Text("direct".into())));
+        assert_eq!(object.field("endpoint"), Some(&Json::Null));
+        assert_eq!(object.field("key"), None);
+        assert_eq!(json("[]").field("mode"), None);
         assert_eq!(
             json(r#""https://x""#).optional_text("endpoint"),
             Ok(Some("https://x".into()))

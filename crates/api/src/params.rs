@@ -565,10 +565,7 @@ impl EditParams {
                 "prompt" => params.prompt = value.text(field)?,
                 "aspect_ratio" => params.aspect_ratio = wire_value(value, field)?,
                 "output_format" => {
-                    params.output_format = match value {
-                        Json::Null => None,
-                        value => Some(wire_value(value, field)?),
-                    }
+                    params.output_format = value.optional(|v| wire_value(v, field))?
                 }
                 "output_quality" => params.output_quality = value.optional_number(field)?,
                 "steps" => params.steps = value.optional_number(field)?,
