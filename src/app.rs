@@ -1,10 +1,8 @@
-use std::rc::Rc;
-
 use leptos::prelude::*;
 
 use crate::config::{Config, ConfigAnswer, ConfigFile};
 use crate::editor::{Editor, Wiring};
-use crate::transport::{BrowserTransport, Transport};
+use crate::transport::Net;
 use leptos::callback::UnsyncCallback;
 
 /// One editor as it starts, in the page or embedded: `config.json` (beside the editor's
@@ -31,8 +29,7 @@ pub fn App(
     }
     let (config, notice) = config.map_or_else(|| (Config::default(), None), |c| c.resolve());
     let loaded = RwSignal::new_local(Some((config.apply(options), notice)));
-    let transport: Rc<dyn Transport> = Rc::new(BrowserTransport);
-    view! { <Shell loaded transport page on_ready/> }
+    view! { <Shell loaded transport=Net::default() page on_ready/> }
 }
 
 /// The shell around an editor whose configuration is given, so tests can mount it with
@@ -40,7 +37,9 @@ pub fn App(
 #[component]
 pub fn Shell(
     loaded: RwSignal<Option<(Config, Option<String>)>, LocalStorage>,
-    transport: Rc<dyn Transport>,
+    /// The browser's network unless given another (tests give a fake).
+    #[prop(into)]
+    transport: Net,
     /// See [`Editor`]'s `page`.
     #[prop(optional)]
     page: bool,

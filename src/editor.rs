@@ -15,7 +15,7 @@ use crate::form::{ParamsForm, random_seed};
 use crate::run::{Failure, Phase, RunResult};
 use crate::settings::{Settings, SettingsPanel};
 use crate::source::{Origin, Source};
-use crate::transport::{Cancel, Connection, Network, Transport, Upload};
+use crate::transport::{Cancel, Connection, Net, Network, Transport, Upload};
 
 /// The asset path is known only after the upload; validation stands this in for it.
 const PENDING_UPLOAD: &str = "images/pending-upload.png";
@@ -145,7 +145,7 @@ impl EditorState {
     }
 
     /// Starts an edit with the current source and parameters. Never retries an edit.
-    pub fn run(&self, transport: Rc<dyn Transport>, connection: Connection, max_pixels: u64) {
+    pub fn run(&self, transport: Net, connection: Connection, max_pixels: u64) {
         if self.phase.get_untracked().is_busy() {
             return;
         }
@@ -163,9 +163,6 @@ impl EditorState {
         }
         let cancel = Cancel::new();
         self.cancel.set_value(Some(cancel.clone()));
-        if let Some(history) = self.history {
-            history.run_started(&source, &params_for(Some(&source), &params), &connection);
-        }
         let job = RunJob {
             state: *self,
             transport,
@@ -285,7 +282,7 @@ impl EditorState {
 /// One edit on its way, from preparation to the loaded result.
 struct RunJob {
     state: EditorState,
-    transport: Rc<dyn Transport>,
+    transport: Net,
     connection: Connection,
     source: Source,
     params: EditParams,
@@ -321,9 +318,14 @@ impl RunJob {
             cancel,
             started,
         } = self;
+        // Recorded here, in the run's part, so the history's hooks load with it. A run
+        // cancelled while the part loaded has nothing to record.
+        if let Some(history) = state.history.filter(|_| !cancel.is_cancelled()) {
+            history.run_started(&source, &params_for(Some(&source), &params), &connection);
+        }
         let outcome = state
             .execute(
-                &*transport,
+                &*transport.transport(),
                 &connection,
                 &source,
                 params,
@@ -460,7 +462,9 @@ fn is_ours(event: &web_sys::Event, root: Option<&web_sys::HtmlDivElement>, page:
 #[component]
 pub fn Editor(
     config: Config,
-    transport: Rc<dyn Transport>,
+    /// The browser's network unless given another (tests give a fake).
+    #[prop(into)]
+    transport: Net,
     /// The editor owns the page: it answers keys pressed anywhere and keeps files dropped
     /// beside the drop zone from replacing the page. Embedded editors answer only events
     /// inside themselves.
@@ -473,9 +477,10 @@ pub fn Editor(
     let mut state = EditorState::new(&config);
     state.history = use_context::<crate::history::History>();
     if let Some(history) = state.history {
-        history.keep_form(state, config.max_source_bytes, config.max_upload_pixels);
-        // After this render: the form is on screen before the history's part loads.
-        set_timeout(move || history.start(), std::time::Duration::ZERO);
+        // After this render: the form is on screen before the history's part loads, and
+        // the history keeps the form from then on.
+        let form = crate::history::KeptForm::new(state, &config);
+        set_timeout(move || history.start(Some(form)), std::time::Duration::ZERO);
     }
     // Also after this render: the parts that take an image in and run the edit load while
     // the person picks an image and fills in the form. A failed fetch is not lost: the
@@ -547,22 +552,6 @@ pub fn Editor(
             state.cancel();
         }
     });
-    let paste = window_event_listener(ev::paste, move |event| {
-        if !ours(&event) {
-            return;
-        }
-        if let Some((blob, name)) = crate::intake::image_from_clipboard(&event) {
-            event.prevent_default();
-            spawn_local(async move {
-                let (max_bytes, max_pixels) =
-                    (max_source_bytes.get_untracked(), max_pixels.get_untracked());
-                let prepared = crate::intake::source_from_blob(blob, name, max_bytes, max_pixels);
-                if let Ok(source) = prepared.await {
-                    state.set_source(source);
-                }
-            });
-        }
-    });
     // A file dropped beside the drop zone would otherwise replace the page with itself.
     let drops = page.then(|| {
         let guard = |event: ev::DragEvent| {
@@ -580,7 +569,6 @@ pub fn Editor(
     });
     on_cleanup(move || {
         keys.remove();
-        paste.remove();
         if let Some((over, drop)) = drops {
             over.remove();
             drop.remove();
@@ -641,6 +629,7 @@ pub fn Editor(
                     max_source_bytes=max_source_bytes
                     max_upload_pixels=max_pixels
                     on_source=Callback::new(move |source| state.set_source(source))
+                    pastes=Callback::new(move |event: web_sys::Event| ours(&event))
                 />
                 <ParamsForm params=state.params problems=form_problems seed_locked=state.seed_locked/>
                 <div class="run-bar">

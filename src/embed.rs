@@ -123,7 +123,9 @@ impl EditorHandle {
                     .map_err(|e| EmbedError::Refused(e.to_string()))?
             } else if let Some(text) = image.as_string() {
                 let url = crate::intake::checked_url(&text).map_err(EmbedError::Refused)?;
-                crate::intake::source_from_url(url).await
+                crate::intake::source_from_url(url)
+                    .await
+                    .map_err(|e| EmbedError::Refused(e.to_string()))?
             } else {
                 return Err(EmbedError::NotAnImage.into());
             };
@@ -227,18 +229,7 @@ fn announce(wiring: Wiring, host: web_sys::EventTarget) {
             let host = host.clone();
             let network = network.clone();
             spawn_local(async move {
-                let image = match network
-                    .as_ref()
-                    .and_then(|n| Some((n, n.connection.try_get_untracked()?)))
-                {
-                    Some((network, connection)) => network
-                        .transport
-                        .fetch_image(&connection, &result.display_url)
-                        .await
-                        .map_err(|e| e.to_string()),
-                    None => Err("flexedit: the editor was unmounted".to_owned()),
-                };
-                match result_detail(result, image).await {
+                match result_detail(result, network).await {
                     Ok(detail) => dispatch(&host, "flexedit:result", &detail),
                     Err(missing) => dispatch(
                         &host,
@@ -309,8 +300,20 @@ crate::split::part! {
     run:
     /// The detail of `flexedit:result`. Its `parameters` are the request body's
     /// `promptObject`, written by the same serde definitions, so the part that sends the
-    /// request (loaded, since there is a result) writes it.
-    fn result_detail(result: RunResult, image: Result<web_sys::Blob, String>) -> JsValue {
+    /// request (loaded, since there is a result) writes it, and fetches the image's bytes.
+    async fn result_detail(result: RunResult, network: Option<Network>) -> JsValue {
+        let image = match network
+            .as_ref()
+            .and_then(|n| Some((n, n.connection.try_get_untracked()?)))
+        {
+            Some((network, connection)) => network
+                .net
+                .transport()
+                .fetch_image(&connection, &result.display_url)
+                .await
+                .map_err(|e| e.to_string()),
+            None => Err("flexedit: the editor was unmounted".to_owned()),
+        };
         let (blob, image_error) = match image {
             Ok(blob) => (Some(blob), None),
             Err(e) => (None, Some(e)),

@@ -155,16 +155,19 @@ pub fn checked_url(raw: &str) -> Result<String, String> {
     }
 }
 
-/// An image URL as a source. Its dimensions are unknown when the page cannot load it
-/// itself (the provider may still reach it), so that is no refusal.
-pub async fn source_from_url(url: String) -> Source {
-    let dimensions = natural_size(&url).await;
-    Source {
-        name: name_from_url(&url),
-        origin: Origin::Url(url.clone()),
-        preview_url: url,
-        size: None,
-        dimensions,
+crate::split::part! {
+    prepare:
+    /// An image URL as a source. Its dimensions are unknown when the page cannot load it
+    /// itself (the provider may still reach it), so that is no refusal.
+    pub async fn source_from_url(url: String) -> Source {
+        let dimensions = natural_size(&url).await;
+        Source {
+            name: name_from_url(&url),
+            origin: Origin::Url(url.clone()),
+            preview_url: url,
+            size: None,
+            dimensions,
+        }
     }
 }
 
@@ -196,6 +199,10 @@ pub fn Intake(
     /// Called with each accepted source; the caller owns it from then on (see
     /// [`replace_source`]).
     on_source: Callback<Source>,
+    /// Which pastes on the window are meant for this intake (Ctrl/Cmd+V anywhere in the
+    /// editor). A pasted file is taken, or refused with its reason, like a dropped one.
+    #[prop(optional)]
+    pastes: Option<Callback<web_sys::Event, bool>>,
 ) -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     // The image URL the page could not load itself; the note about it shows only while
@@ -273,6 +280,10 @@ pub fn Intake(
                 if !is_latest(ticket) {
                     return;
                 }
+                let source = match source {
+                    Ok(source) => source,
+                    Err(missing) => return refuse(missing.to_string()),
+                };
                 unshown_url.set(
                     source
                         .dimensions
@@ -284,6 +295,19 @@ pub fn Intake(
         }
         Err(message) => refuse_now(message),
     };
+
+    if let Some(ours) = pastes {
+        let listener = window_event_listener(leptos::ev::paste, move |event| {
+            if !ours.run(web_sys::Event::clone(&event)) {
+                return;
+            }
+            if let Some((blob, name)) = image_from_clipboard(&event) {
+                event.prevent_default();
+                take_file(blob, name);
+            }
+        });
+        on_cleanup(move || listener.remove());
+    }
 
     let on_change = move |_| {
         let Some(input) = file_input.get_untracked() else {

@@ -465,7 +465,7 @@ async fn fetch_result(network: Option<&Network>, url: &str) -> Result<web_sys::B
     match network {
         Some(network) => {
             let connection = network.connection.get_untracked();
-            network.transport.fetch_image(&connection, url).await
+            network.net.transport().fetch_image(&connection, url).await
         }
         None => Err(ApiError::Network {
             stage: Stage::Result,

@@ -126,9 +126,10 @@ impl Transport for BrowserTransport {
         let key = connection.key_header().map(str::to_owned);
         let cancel = cancel.clone();
         Box::pin(async move {
-            send_upload(url, key, upload, progress, cancel)
+            let (status, body) = xhr_upload(&url, key.as_deref(), &upload, progress, &cancel)
                 .await
-                .unwrap_or(Err(missing_part(Stage::Upload)))
+                .map_err(|failure| failure.into_error(Stage::Upload))?;
+            flexedit_api::parse_asset_upload(status, &body)
         })
     }
 
@@ -141,11 +142,7 @@ impl Transport for BrowserTransport {
         let url = connection.url("/api/features");
         let key = connection.key_header().map(str::to_owned);
         let cancel = cancel.clone();
-        Box::pin(async move {
-            send_edit(url, key, body, cancel)
-                .await
-                .unwrap_or_else(|_| EditOutcome::Failed(missing_part(Stage::Edit)))
-        })
+        Box::pin(send_edit(url, key, body, cancel))
     }
 
     fn fetch_image(
@@ -158,77 +155,45 @@ impl Transport for BrowserTransport {
             "/api/result-image?url={}",
             String::from(js_sys::encode_uri_component(url))
         ));
-        Box::pin(async move {
-            fetch_image_from(direct, via_proxy)
-                .await
-                .unwrap_or(Err(missing_part(Stage::Result)))
+        Box::pin(fetch_image_from(direct, via_proxy))
+    }
+}
+
+async fn send_edit(url: String, key: Option<String>, body: String, cancel: Cancel) -> EditOutcome {
+    let mut request = gloo_net::http::Request::post(&url)
+        .header("Content-Type", "application/json")
+        .abort_signal(cancel.signal().as_ref());
+    if let Some(key) = &key {
+        request = request.header("API-KEY", key);
+    }
+    let stage = Stage::Edit;
+    let failed = |cancel: &Cancel| {
+        EditOutcome::Failed(if cancel.is_cancelled() {
+            ApiError::Cancelled { stage }
+        } else {
+            ApiError::Network { stage }
         })
+    };
+    let Ok(request) = request.body(body) else {
+        return failed(&cancel);
+    };
+    let Ok(response) = request.send().await else {
+        return failed(&cancel);
+    };
+    match response.text().await {
+        Ok(text) => flexedit_api::parse_edit_response(response.status(), &text),
+        // The connection dropped after the headers: the edit may have run.
+        Err(_) => failed(&cancel),
     }
 }
 
-/// The network code lives in the run's part (src/split.rs); when that part cannot be
-/// fetched, the connection is what failed, and the person is told so.
-fn missing_part(stage: Stage) -> ApiError {
-    ApiError::Network { stage }
-}
-
-crate::split::part! {
-    run:
-    async fn send_upload(
-        url: String,
-        key: Option<String>,
-        upload: Upload,
-        progress: Progress,
-        cancel: Cancel,
-    ) -> Result<AssetPath, ApiError> {
-        let (status, body) = xhr_upload(&url, key.as_deref(), &upload, progress, &cancel)
-            .await
-            .map_err(|failure| failure.into_error(Stage::Upload))?;
-        flexedit_api::parse_asset_upload(status, &body)
+async fn fetch_image_from(direct: String, via_proxy: String) -> Result<web_sys::Blob, ApiError> {
+    if let Some(blob) = fetch_blob(&direct).await {
+        return Ok(blob);
     }
-}
-
-crate::split::part! {
-    run:
-    async fn send_edit(url: String, key: Option<String>, body: String, cancel: Cancel) -> EditOutcome {
-        let mut request = gloo_net::http::Request::post(&url)
-            .header("Content-Type", "application/json")
-            .abort_signal(cancel.signal().as_ref());
-        if let Some(key) = &key {
-            request = request.header("API-KEY", key);
-        }
-        let stage = Stage::Edit;
-        let failed = |cancel: &Cancel| {
-            EditOutcome::Failed(if cancel.is_cancelled() {
-                ApiError::Cancelled { stage }
-            } else {
-                ApiError::Network { stage }
-            })
-        };
-        let Ok(request) = request.body(body) else {
-            return failed(&cancel);
-        };
-        let Ok(response) = request.send().await else {
-            return failed(&cancel);
-        };
-        match response.text().await {
-            Ok(text) => flexedit_api::parse_edit_response(response.status(), &text),
-            // The connection dropped after the headers: the edit may have run.
-            Err(_) => failed(&cancel),
-        }
-    }
-}
-
-crate::split::part! {
-    run:
-    async fn fetch_image_from(direct: String, via_proxy: String) -> Result<web_sys::Blob, ApiError> {
-        if let Some(blob) = fetch_blob(&direct).await {
-            return Ok(blob);
-        }
-        fetch_blob(&via_proxy).await.ok_or(ApiError::Network {
-            stage: Stage::Result,
-        })
-    }
+    fetch_blob(&via_proxy).await.ok_or(ApiError::Network {
+        stage: Stage::Result,
+    })
 }
 
 async fn fetch_blob(url: &str) -> Option<web_sys::Blob> {
@@ -353,21 +318,41 @@ async fn xhr_upload(
     }
 }
 
+/// The transport an editor talks through: the browser's network, or the one a test gives.
+///
+/// The browser's is made only where a request is sent, in the parts that send them
+/// (src/split.rs), so its code loads with them instead of with the form.
+#[derive(Clone, Default)]
+pub struct Net(Option<Rc<dyn Transport>>);
+
+impl Net {
+    /// The transport to send through now.
+    pub fn transport(&self) -> Rc<dyn Transport> {
+        match &self.0 {
+            Some(transport) => transport.clone(),
+            None => Rc::new(BrowserTransport),
+        }
+    }
+}
+
+impl From<Rc<dyn Transport>> for Net {
+    fn from(transport: Rc<dyn Transport>) -> Self {
+        Self(Some(transport))
+    }
+}
+
 /// What components reach the network through, from context.
 #[derive(Clone)]
 pub struct Network {
     /// Context values must be `Send`; the page has one thread, so the wrapper never moves.
-    pub transport: send_wrapper::SendWrapper<Rc<dyn Transport>>,
+    pub net: send_wrapper::SendWrapper<Net>,
     pub connection: leptos::prelude::Signal<Connection>,
 }
 
 impl Network {
-    pub fn new(
-        transport: Rc<dyn Transport>,
-        connection: leptos::prelude::Signal<Connection>,
-    ) -> Self {
+    pub fn new(net: impl Into<Net>, connection: leptos::prelude::Signal<Connection>) -> Self {
         Self {
-            transport: send_wrapper::SendWrapper::new(transport),
+            net: send_wrapper::SendWrapper::new(net.into()),
             connection,
         }
     }

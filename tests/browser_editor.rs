@@ -491,3 +491,102 @@ async fn a_locked_endpoint_is_not_offered_in_settings() {
     settle().await;
     assert!(find(&open, "[data-testid='endpoint']").is_some());
 }
+
+/// Pastes a file of `bytes` on the prompt, as Ctrl+V while typing it does; returns the event.
+fn paste_on_prompt(
+    root: &web_sys::HtmlElement,
+    bytes: &[u8],
+    name: &str,
+    mime: &str,
+) -> web_sys::Event {
+    use js_sys::{Array, Object, Reflect, Uint8Array};
+    let constructor = |name: &str| -> js_sys::Function {
+        Reflect::get(&js_sys::global(), &name.into())
+            .expect("the browser has it")
+            .unchecked_into()
+    };
+    let options = Object::new();
+    Reflect::set(&options, &"type".into(), &mime.into()).expect("set type");
+    let file: web_sys::File = Reflect::construct(
+        &constructor("File"),
+        &Array::of3(
+            &Array::of1(&Uint8Array::from(bytes)),
+            &name.into(),
+            &options,
+        ),
+    )
+    .expect("a file")
+    .unchecked_into();
+    let data = web_sys::DataTransfer::new().expect("a DataTransfer");
+    data.items().add_with_file(&file).expect("added");
+    let init = Object::new();
+    Reflect::set(&init, &"clipboardData".into(), &data).expect("set");
+    Reflect::set(&init, &"bubbles".into(), &true.into()).expect("set");
+    Reflect::set(&init, &"cancelable".into(), &true.into()).expect("set");
+    let paste: web_sys::Event = Reflect::construct(
+        &constructor("ClipboardEvent"),
+        &Array::of2(&"paste".into(), &init),
+    )
+    .expect("a paste event")
+    .unchecked_into();
+    find(root, "#field-prompt")
+        .expect("the prompt")
+        .dispatch_event(&paste)
+        .expect("dispatched");
+    paste
+}
+
+/// The bytes of [`PIXEL`].
+fn pixel_png() -> Vec<u8> {
+    let atob: js_sys::Function = js_sys::Reflect::get(&js_sys::global(), &"atob".into())
+        .expect("atob")
+        .unchecked_into();
+    let text = atob
+        .call1(
+            &wasm_bindgen::JsValue::NULL,
+            &PIXEL["data:image/png;base64,".len()..].into(),
+        )
+        .expect("base64")
+        .as_string()
+        .expect("a binary string");
+    text.chars().map(|c| c as u8).collect()
+}
+
+#[wasm_bindgen_test]
+async fn a_pasted_image_comes_in_and_a_refused_one_says_why_and_keeps_it() {
+    let (root, _) = mount(Config::default());
+    let preview =
+        || find(&root, "[data-testid='source-preview']").and_then(|img| img.get_attribute("src"));
+    let taken = paste_on_prompt(&root, &pixel_png(), "pixel.png", "image/png");
+    assert!(
+        taken.default_prevented(),
+        "the editor took the pasted image"
+    );
+    until("the pasted image became the source", || preview().is_some()).await;
+    let before = preview();
+    assert!(text_of(&root, "[data-testid='source-info']").contains("pixel.png"));
+
+    let refused = paste_on_prompt(
+        &root,
+        b"<svg xmlns='http://www.w3.org/2000/svg' width='10' height='10'/>",
+        "logo.svg",
+        "image/svg+xml",
+    );
+    assert!(
+        refused.default_prevented(),
+        "the editor took the pasted file"
+    );
+    until("the refusal shows", || {
+        find(&root, "[data-testid='intake-error']").is_some()
+    })
+    .await;
+    assert_eq!(
+        text_of(&root, "[data-testid='intake-error']"),
+        "SVG drawings can't be edited here. Export the drawing as PNG, then choose it again."
+    );
+    assert_eq!(
+        preview(),
+        before,
+        "the image from before is still the source"
+    );
+}

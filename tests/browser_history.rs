@@ -249,7 +249,7 @@ fn mount(db: &str) -> (web_sys::HtmlElement, History) {
     let db = db.to_owned();
     let given = slot.clone();
     leptos::mount::mount_to(container.clone(), move || {
-        let history = History::open(&db);
+        let history = History::new(&db);
         provide_context(history);
         *given.borrow_mut() = Some(history);
         let transport: Rc<dyn Transport> = Rc::new(FakeTransport);

@@ -247,7 +247,7 @@ fn mount_result(transport: FakeTransport, result: RunResult) -> (web_sys::HtmlEl
     let c = calls.clone();
     let root = mount_in_fresh_container(move || {
         provide_context(Network::new(
-            Rc::new(transport),
+            Rc::new(transport) as Rc<dyn Transport>,
             Signal::stored(connection()),
         ));
         let edited = c.edited.clone();
@@ -437,7 +437,7 @@ async fn the_box_takes_the_shape_of_the_result_once_it_loads() {
 async fn nothing_is_shown_without_a_result() {
     let root = mount_in_fresh_container(|| {
         provide_context(Network::new(
-            Rc::new(FakeTransport::default()),
+            Rc::new(FakeTransport::default()) as Rc<dyn Transport>,
             Signal::stored(connection()),
         ));
         view! {

@@ -27,7 +27,7 @@ use crate::editor::EditorState;
 use crate::run::{Failure, RunResult};
 use crate::source::{Origin, Source};
 use crate::split::PartMissing;
-use crate::transport::{Connection, Transport};
+use crate::transport::{Connection, Net};
 pub use panel::HistoryPanel;
 use store::{HistoryError, Store, form_image_key, image_key};
 
@@ -81,6 +81,30 @@ struct Branch {
     asset_path: Option<String>,
     preview_url: String,
     blob: Option<web_sys::Blob>,
+}
+
+/// An editor's form, for the history to restore and keep once its database is open.
+pub struct KeptForm {
+    state: EditorState,
+    /// The parameters the form started with: a form still at them is untouched.
+    initial: EditParams,
+    max_source_bytes: u64,
+    max_upload_pixels: u64,
+    /// The editor's owner: the effect that saves the form ends with the editor.
+    owner: Owner,
+}
+
+impl KeptForm {
+    /// Call in the editor, as it is made.
+    pub fn new(state: EditorState, config: &crate::config::Config) -> Self {
+        Self {
+            state,
+            initial: state.params.get_untracked(),
+            max_source_bytes: config.max_source_bytes,
+            max_upload_pixels: config.max_upload_pixels,
+            owner: Owner::current().unwrap_or_default(),
+        }
+    }
 }
 
 /// The history, shared through context as a `Copy` handle.
@@ -176,14 +200,6 @@ async fn estimate() -> Option<(u64, u64)> {
 }
 
 impl History {
-    /// Opens the history database `name` and starts listening to other tabs. Call inside a
-    /// reactive owner; the handle is usable at once, and says when storage is off.
-    pub fn open(name: &str) -> History {
-        let history = History::new(name);
-        history.start();
-        history
-    }
-
     /// The handle, with the database not opened yet: [`History::start`] opens it. The page
     /// opens it once the form is on screen, so the history's code and the database do not
     /// hold up the first paint.
@@ -207,8 +223,8 @@ impl History {
         }
     }
 
-    /// Opens the database (once; later calls do nothing).
-    pub fn start(&self) {
+    /// Opens the database (once; later calls do nothing), then restores and keeps `form`.
+    pub fn start(&self, form: Option<KeptForm>) {
         if self.started.get_value() {
             return;
         }
@@ -216,7 +232,7 @@ impl History {
         let history = *self;
         let name = self.name.get_value();
         spawn_local(async move {
-            if let Err(missing) = open_part(history, name).await {
+            if let Err(missing) = open_part(history, name, form).await {
                 history.off(missing.to_string());
             }
         });
@@ -381,7 +397,7 @@ impl History {
         &self,
         result: &RunResult,
         duration_ms: f64,
-        transport: Rc<dyn Transport>,
+        transport: Net,
         connection: Connection,
     ) {
         let success = SuccessRecord {
@@ -597,39 +613,39 @@ impl History {
 
     // ---- The form ----------------------------------------------------------------------
 
-    /// Saves the form whenever it changes, after restoring it once.
-    pub fn keep_form(&self, state: EditorState, max_source_bytes: u64, max_upload_pixels: u64) {
+    /// Restores the form once, then saves it whenever it changes. Called once the database
+    /// is open (or failed to open).
+    async fn keep_form(&self, form: KeptForm) {
         let history = *self;
-        let initial = state.params.get_untracked();
-        Effect::new(move |_| {
-            let params = state.params.get();
-            let seed_locked = state.seed_locked.get();
-            let source = state.source.get();
-            if history.restored.get_value() {
-                history.save_form(params, seed_locked, source);
-            }
+        let KeptForm {
+            state,
+            initial,
+            max_source_bytes,
+            max_upload_pixels,
+            owner,
+        } = form;
+        // The effect belongs to the editor, and ends with it.
+        owner.with(|| {
+            Effect::new(move |_| {
+                let params = state.params.get();
+                let seed_locked = state.seed_locked.get();
+                let source = state.source.get();
+                if history.restored.get_value() {
+                    history.save_form(params, seed_locked, source);
+                }
+            })
         });
-        Effect::new(move |done: Option<bool>| {
-            if done == Some(true) || history.availability.get() == Availability::Opening {
-                return done.unwrap_or(false);
-            }
-            let initial = initial.clone();
-            spawn_local(async move {
-                let restored =
-                    restore_form_part(history, state, initial, max_source_bytes, max_upload_pixels)
-                        .await;
-                history.restored.set_value(true);
-                history.report(restored);
-                // Save what was restored under this tab's own id.
-                let (params, locked, source) = (
-                    state.params.get_untracked(),
-                    state.seed_locked.get_untracked(),
-                    state.source.get_untracked(),
-                );
-                history.save_form(params, locked, source);
-            });
-            true
-        });
+        history
+            .restore_form(state, &initial, max_source_bytes, max_upload_pixels)
+            .await;
+        history.restored.set_value(true);
+        // Save what was restored under this tab's own id.
+        let (params, locked, source) = (
+            state.params.get_untracked(),
+            state.seed_locked.get_untracked(),
+            state.source.get_untracked(),
+        );
+        history.save_form(params, locked, source);
     }
 
     fn save_form(&self, params: EditParams, seed_locked: bool, source: Option<Source>) {
@@ -783,11 +799,12 @@ crate::split::part! {
         history: History,
         store: Rc<Store>,
         record: RunRecord,
-        transport: Rc<dyn Transport>,
+        transport: Net,
         connection: Connection,
     ) -> () {
         let mut record = record;
         let Ok(blob) = transport
+            .transport()
             .fetch_image(
                 &connection,
                 &record
@@ -828,7 +845,7 @@ crate::split::part! {
     history:
     /// Opens the database, listens to other tabs and reads the list: the history's code
     /// loads with it, after the form is on screen (src/split.rs).
-    async fn open_part(history: History, name: String) -> () {
+    async fn open_part(history: History, name: String, form: Option<KeptForm>) -> () {
         match Store::open(&name).await {
             Ok(store) => {
                 history.store.set_value(Some(Rc::new(store)));
@@ -837,6 +854,9 @@ crate::split::part! {
                 history.availability.set(Availability::On);
             }
             Err(error) => history.off(error.to_string()),
+        }
+        if let Some(form) = form {
+            history.keep_form(form).await;
         }
     }
 }
@@ -861,21 +881,6 @@ crate::split::part! {
             source.iter().map(|blob| (Slot::Source, blob)).collect();
         let written = store.put_run(&record, &images).await;
         history.after_write(written).await;
-    }
-}
-
-crate::split::part! {
-    history:
-    async fn restore_form_part(
-        history: History,
-        state: EditorState,
-        initial: EditParams,
-        max_source_bytes: u64,
-        max_upload_pixels: u64,
-    ) -> () {
-        history
-            .restore_form(state, &initial, max_source_bytes, max_upload_pixels)
-            .await
     }
 }
 
