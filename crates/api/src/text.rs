@@ -74,7 +74,11 @@ pub fn format_number(v: f64) -> String {
 /// `n` with a decimal point before its last `decimals` digits, trailing zeros dropped.
 fn with_point(n: u64, decimals: usize) -> String {
     let digits = format!("{n:0>width$}", width = decimals + 1);
-    let (whole, fraction) = digits.split_at(digits.len() - decimals);
+    // Digits are ASCII, so the split always lands between two; the checked split keeps
+    // the standard library's panic for a split inside a character out of the page.
+    let (whole, fraction) = digits
+        .split_at_checked(digits.len() - decimals)
+        .unwrap_or((&digits, ""));
     let fraction = fraction.trim_end_matches('0');
     if fraction.is_empty() {
         whole.to_owned()
