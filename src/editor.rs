@@ -89,7 +89,6 @@ pub struct EditorState {
     pub seed_locked: RwSignal<bool>,
     pub phase: RwSignal<Phase, LocalStorage>,
     pub result: RwSignal<Option<RunResult>, LocalStorage>,
-    pub upload_name: RwSignal<Option<String>>,
     cancel: StoredValue<Option<Cancel>, LocalStorage>,
     /// Records runs and keeps the form, when the app provides a history.
     pub history: Option<crate::history::History>,
@@ -103,7 +102,6 @@ impl EditorState {
             seed_locked: RwSignal::new(false),
             phase: RwSignal::new_local(Phase::Idle),
             result: RwSignal::new_local(None),
-            upload_name: RwSignal::new(None),
             cancel: StoredValue::new_local(None),
             history: None,
         }
@@ -111,18 +109,6 @@ impl EditorState {
 
     /// Replaces the source image, releasing the old preview.
     pub fn set_source(&self, source: Source) {
-        let name = match &source.origin {
-            Origin::File { mime, .. } => {
-                let format = if mime == "image/png" {
-                    flexedit_api::OutputFormat::Png
-                } else {
-                    flexedit_api::OutputFormat::Jpg
-                };
-                Some(flexedit_api::upload_file_name(&source.name, format))
-            }
-            _ => None,
-        };
-        self.upload_name.set(name);
         crate::intake::replace_source(self.source, source);
         if !self.phase.get_untracked().is_busy() {
             self.phase.set(Phase::Idle);
@@ -689,6 +675,20 @@ crate::split::part! {
     }
 }
 
+/// The name the source's upload is sent under, when it is uploaded (a file is; an image
+/// address or a previous result is not).
+fn upload_name(source: &Source) -> Option<String> {
+    let Origin::File { mime, .. } = &source.origin else {
+        return None;
+    };
+    let format = if mime == "image/png" {
+        flexedit_api::OutputFormat::Png
+    } else {
+        flexedit_api::OutputFormat::Jpg
+    };
+    Some(flexedit_api::upload_file_name(&source.name, format))
+}
+
 /// What the result side of the editor is drawn from.
 pub struct OutputArgs {
     state: EditorState,
@@ -731,7 +731,7 @@ crate::split::part! {
         />
         <crate::code_view::CodeView
             request=code_request
-            upload_file_name=Signal::derive(move || state.upload_name.get())
+            upload_file_name=Signal::derive(move || state.source.with(|s| s.as_ref().and_then(upload_name)))
             endpoint=code_endpoint
             mode=code_mode
         />
