@@ -108,33 +108,10 @@ impl EditorHandle {
     pub fn set_image(&self, image: JsValue) -> js_sys::Promise {
         let wiring = self.wiring();
         wasm_bindgen_futures::future_to_promise(async move {
-            let wiring = wiring?;
-            let source = if let Some(blob) = image.dyn_ref::<web_sys::Blob>() {
-                let name = image
-                    .dyn_ref::<web_sys::File>()
-                    .map(web_sys::File::name)
-                    .unwrap_or_else(|| "image".to_owned());
-                let (max_bytes, max_pixels) = wiring
-                    .config
-                    .try_with_untracked(|c| (c.max_source_bytes, c.max_upload_pixels))
-                    .ok_or(EmbedError::Unmounted)?;
-                crate::intake::source_from_blob(blob.clone(), name, max_bytes, max_pixels)
-                    .await
-                    .map_err(|e| EmbedError::Refused(e.to_string()))?
-            } else if let Some(text) = image.as_string() {
-                let url = crate::intake::checked_url(&text).map_err(EmbedError::Refused)?;
-                crate::intake::source_from_url(url)
-                    .await
-                    .map_err(|e| EmbedError::Refused(e.to_string()))?
-            } else {
-                return Err(EmbedError::NotAnImage.into());
-            };
-            if wiring.state.source.is_disposed() {
-                source.release();
-                return Err(EmbedError::Unmounted.into());
-            }
-            wiring.state.set_source(source);
-            Ok(JsValue::UNDEFINED)
+            let done = set_image_part(wiring?, image)
+                .await
+                .map_err(|missing| EmbedError::Refused(missing.to_string()))??;
+            Ok(done)
         })
     }
 
@@ -147,6 +124,40 @@ impl EditorHandle {
             .try_update(|p| p.prompt = text)
             .ok_or(EmbedError::Unmounted)?;
         Ok(())
+    }
+}
+
+crate::split::part! {
+    prepare:
+    /// The image a host gives, read and checked with the intake's own code, which loads
+    /// with the preparation.
+    async fn set_image_part(wiring: Wiring, image: JsValue) -> Result<JsValue, JsValue> {
+        let source = if let Some(blob) = image.dyn_ref::<web_sys::Blob>() {
+            let name = image
+                .dyn_ref::<web_sys::File>()
+                .map(web_sys::File::name)
+                .unwrap_or_else(|| "image".to_owned());
+            let (max_bytes, max_pixels) = wiring
+                .config
+                .try_with_untracked(|c| (c.max_source_bytes, c.max_upload_pixels))
+                .ok_or(EmbedError::Unmounted)?;
+            crate::intake::source_from_blob(blob.clone(), name, max_bytes, max_pixels)
+                .await
+                .map_err(|e| EmbedError::Refused(e.to_string()))?
+        } else if let Some(text) = image.as_string() {
+            let url = crate::intake::checked_url(&text).map_err(EmbedError::Refused)?;
+            crate::intake::source_from_url(url)
+                .await
+                .map_err(|e| EmbedError::Refused(e.to_string()))?
+        } else {
+            return Err(EmbedError::NotAnImage.into());
+        };
+        if wiring.state.source.is_disposed() {
+            source.release();
+            return Err(EmbedError::Unmounted.into());
+        }
+        wiring.state.set_source(source);
+        Ok(JsValue::UNDEFINED)
     }
 }
 
