@@ -211,7 +211,8 @@ impl History {
             problem: RwSignal::new(None),
             message: RwSignal::new(None),
             storage: RwSignal::new(None),
-            tab: StoredValue::new(tab_id()),
+            // Read when the database opens (`open_part`), not while the form renders.
+            tab: StoredValue::new(String::new()),
             name: StoredValue::new(name.to_owned()),
             started: StoredValue::new(false),
             channel: StoredValue::new_local(None),
@@ -846,6 +847,7 @@ crate::split::part! {
     /// Opens the database, listens to other tabs and reads the list: the history's code
     /// loads with it, after the form is on screen (src/split.rs).
     async fn open_part(history: History, name: String, form: Option<KeptForm>) -> () {
+        history.tab.set_value(tab_id());
         match Store::open(&name).await {
             Ok(store) => {
                 history.store.set_value(Some(Rc::new(store)));
