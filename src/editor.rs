@@ -486,13 +486,15 @@ pub fn Editor(
     let max_pixels = Signal::derive(move || config.with(|c| c.max_upload_pixels));
     let max_source_bytes = Signal::derive(move || config.with(|c| c.max_source_bytes));
 
-    let problems = Signal::derive(move || {
+    // Memos: validated once per change of the image or a parameter, however many
+    // controls, problem lines and reasons read the outcome.
+    let problems = Memo::new(move |_| {
         let source = state.source.get();
         state
             .params
             .with(|p| params_for(source.as_ref(), p).validate().err())
     });
-    let form_problems = Signal::derive(move || {
+    let form_problems = Memo::new(move |_| {
         // The image has its own place in the intake; the form shows the rest.
         problems.get().map(|p| {
             Problems::new(
@@ -617,7 +619,7 @@ pub fn Editor(
                     on_source=Callback::new(move |source| state.set_source(source))
                     pastes=Callback::new(move |event: web_sys::Event| ours(&event))
                 />
-                <ParamsForm params=state.params problems=form_problems seed_locked=state.seed_locked/>
+                <ParamsForm params=state.params problems=Signal::from(form_problems) seed_locked=state.seed_locked/>
                 <div class="run-bar">
                     <button
                         type="button"
