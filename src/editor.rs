@@ -466,7 +466,7 @@ pub fn Editor(
         // After this render: the form is on screen before the history's part loads, and
         // the history keeps the form from then on.
         let form = crate::history::KeptForm::new(state, &config);
-        set_timeout(move || history.start(Some(form)), std::time::Duration::ZERO);
+        set_timeout(move || history.start(form), std::time::Duration::ZERO);
     }
     // Also after this render: the parts that take an image in and run the edit load while
     // the person picks an image and fills in the form. A failed fetch is not lost: the

@@ -108,10 +108,9 @@ impl EditorHandle {
     pub fn set_image(&self, image: JsValue) -> js_sys::Promise {
         let wiring = self.wiring();
         wasm_bindgen_futures::future_to_promise(async move {
-            let done = set_image_part(wiring?, image)
+            set_image_part(wiring?, image)
                 .await
-                .map_err(|missing| EmbedError::Refused(missing.to_string()))??;
-            Ok(done)
+                .map_err(|missing| EmbedError::Refused(missing.to_string()))?
         })
     }
 

@@ -225,7 +225,7 @@ impl History {
     }
 
     /// Opens the database (once; later calls do nothing), then restores and keeps `form`.
-    pub fn start(&self, form: Option<KeptForm>) {
+    pub fn start(&self, form: KeptForm) {
         if self.started.get_value() {
             return;
         }
@@ -846,7 +846,7 @@ crate::split::part! {
     history:
     /// Opens the database, listens to other tabs and reads the list: the history's code
     /// loads with it, after the form is on screen (src/split.rs).
-    async fn open_part(history: History, name: String, form: Option<KeptForm>) -> () {
+    async fn open_part(history: History, name: String, form: KeptForm) -> () {
         history.tab.set_value(tab_id());
         match Store::open(&name).await {
             Ok(store) => {
@@ -857,9 +857,7 @@ crate::split::part! {
             }
             Err(error) => history.off(error.to_string()),
         }
-        if let Some(form) = form {
-            history.keep_form(form).await;
-        }
+        history.keep_form(form).await;
     }
 }
 
