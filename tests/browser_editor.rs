@@ -150,7 +150,9 @@ async fn use_url(root: &web_sys::HtmlElement) {
     .await;
 }
 
-const PIXEL_URL: &str = "https://images.example.com/shop.png";
+/// Refused at once (nothing listens on port 9), so the intake's wait for the image's size ends
+/// without depending on how long a name lookup takes to fail on the machine.
+const PIXEL_URL: &str = "https://127.0.0.1:9/shop.png";
 
 fn problem_for(params: EditParams, field: Field) -> String {
     let params = EditParams {

@@ -272,7 +272,9 @@ fn click(root: &web_sys::HtmlElement, test_id: &str) {
         .click();
 }
 
-const IMAGE_URL: &str = "https://images.example.com/shop.png";
+/// Refused at once (nothing listens on port 9), so the intake's wait for the image's size ends
+/// without depending on how long a name lookup takes to fail on the machine.
+const IMAGE_URL: &str = "https://127.0.0.1:9/shop.png";
 
 /// Gives the editor an image URL and a prompt, and runs the edit to its end.
 async fn run_an_edit(root: &web_sys::HtmlElement, prompt: &str) {
