@@ -14,7 +14,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
 mod dom;
-use dom::{document, find, settle, type_into, until};
+use dom::{IMAGE_URL, document, find, settle, type_into, until};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -142,17 +142,13 @@ fn click(root: &web_sys::HtmlElement, selector: &str) {
 
 /// Gives the editor an image by URL, as a person does in the intake.
 async fn use_url(root: &web_sys::HtmlElement) {
-    type_into(root, "[data-testid='image-url']", PIXEL_URL);
+    type_into(root, "[data-testid='image-url']", IMAGE_URL);
     click(root, "[data-testid='use-url']");
     until("the URL became the source", || {
         find(root, "[data-testid='source-preview']").is_some()
     })
     .await;
 }
-
-/// Refused at once (nothing listens on port 9), so the intake's wait for the image's size ends
-/// without depending on how long a name lookup takes to fail on the machine.
-const PIXEL_URL: &str = "https://127.0.0.1:9/shop.png";
 
 fn problem_for(params: EditParams, field: Field) -> String {
     let params = EditParams {
@@ -320,7 +316,7 @@ async fn a_run_goes_through_its_phases_and_shows_the_result() {
 
     // The body is exactly what flexedit-api builds, with the URL as the image.
     let body: serde_json::Value = serde_json::from_str(&fake.bodies.borrow()[0]).expect("json");
-    assert_eq!(body["promptObject"]["imageUrl"], PIXEL_URL);
+    assert_eq!(body["promptObject"]["imageUrl"], IMAGE_URL);
     assert_eq!(body["promptObject"]["prompt"], "make it blue");
     assert!(
         body["promptObject"]["seed"].is_u64(),

@@ -22,7 +22,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
 
 mod dom;
-use dom::{document, find, settle, type_into, until};
+use dom::{IMAGE_URL, document, find, settle, type_into, until};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -271,10 +271,6 @@ fn click(root: &web_sys::HtmlElement, test_id: &str) {
         .unwrap_or_else(|| panic!("no {test_id}"))
         .click();
 }
-
-/// Refused at once (nothing listens on port 9), so the intake's wait for the image's size ends
-/// without depending on how long a name lookup takes to fail on the machine.
-const IMAGE_URL: &str = "https://127.0.0.1:9/shop.png";
 
 /// Gives the editor an image URL and a prompt, and runs the edit to its end.
 async fn run_an_edit(root: &web_sys::HtmlElement, prompt: &str) {

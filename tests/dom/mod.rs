@@ -3,6 +3,11 @@
 
 use wasm_bindgen::JsCast;
 
+/// An image address for the intake that is refused at once (nothing listens on port 9), so
+/// its wait for the image's size ends without depending on how long a name lookup takes to
+/// fail on the machine. Still a valid https URL for flexedit-api.
+pub const IMAGE_URL: &str = "https://127.0.0.1:9/shop.png";
+
 pub fn document() -> web_sys::Document {
     web_sys::window()
         .and_then(|w| w.document())
