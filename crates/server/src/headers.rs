@@ -12,8 +12,8 @@ use crate::config::Config;
 /// What API answers, images and other non-documents get: they never need to run anything.
 const NON_DOCUMENT_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
 
-/// The page's policy: scripts only from this origin (the page starts from boot.js, with no
-/// inline script), wasm compiled without `eval`, styles only from files — no
+/// The page's policy: scripts only from this origin (the page starts from its module file,
+/// with no inline script), wasm compiled without `eval`, styles only from files — no
 /// `'unsafe-inline'` and no `'unsafe-eval'` anywhere.
 pub struct SecurityHeaders {
     policy: HeaderValue,

@@ -114,6 +114,7 @@ mod tests {
         assert!(is_hashed("/flexedit-1a2b3c4d5e6f7a8b_bg.wasm"));
         assert!(is_hashed("/flexedit-1a2b3c4d5e6f7a8b.js"));
         assert!(is_hashed("/sub/main-0123456789abcdef.css"));
+        assert!(is_hashed("/flexedit-page-0123456789abcdef.js"));
         assert!(!is_hashed("/index.html"));
         assert!(!is_hashed("/config.json"));
         assert!(!is_hashed("/flex-edit.js"));
