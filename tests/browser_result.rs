@@ -362,16 +362,17 @@ async fn dragging_moves_the_split() {
         .ok()
         .flatten()
         .expect("the stage");
-    let rect = stage.get_bounding_client_rect();
-    assert!(rect.width() > 0.0);
-    let at = |fraction: f64| -> JsValue { (rect.left() + rect.width() * fraction).into() };
+    assert!(stage.get_bounding_client_rect().width() > 0.0);
+    // Measured at each event: the stage takes the images' shape once they load, which may
+    // happen between two events.
     let pointer = |kind: &str, fraction: f64| {
+        let rect = stage.get_bounding_client_rect();
         dispatch(
             &stage,
             "PointerEvent",
             kind,
             &[
-                ("clientX", at(fraction)),
+                ("clientX", (rect.left() + rect.width() * fraction).into()),
                 ("clientY", (rect.top() + 5.0).into()),
                 ("pointerId", 1.into()),
                 ("button", 0.into()),
@@ -554,7 +555,20 @@ async fn download_saves_the_fetched_image_under_a_meaningful_name() {
 
 #[wasm_bindgen_test]
 async fn a_failed_download_says_why_and_what_to_do() {
-    let (root, _) = mount_result(FakeTransport::default(), sample_result());
+    // The page opens the image in a new tab instead; a stand-in for window.open records
+    // that, so the test browser opens no tab of its own (one would outlive the test run).
+    let opened: Rc<RefCell<Vec<(String, String)>>> = Rc::default();
+    let open = {
+        let opened = opened.clone();
+        Closure::<dyn Fn(String, String) -> JsValue>::new(move |url: String, target: String| {
+            opened.borrow_mut().push((url, target));
+            js_sys::Object::new().into()
+        })
+    };
+    js_sys::Reflect::set(&window(), &"open".into(), open.as_ref()).expect("stand in for open");
+
+    let result = sample_result();
+    let (root, _) = mount_result(FakeTransport::default(), result.clone());
     tick().await;
     by_test_id(&root, "download").click();
     let notice = by_test_id(&root, "result-notice");
@@ -562,9 +576,17 @@ async fn a_failed_download_says_why_and_what_to_do() {
         text(&notice).starts_with("The image could not be saved from the page")
     })
     .await;
+    let _ = js_sys::Reflect::delete_property(&window(), &"open".into());
     let said = text(&notice);
     assert!(said.contains("network is down"), "{said}");
-    assert!(said.contains("save it from there"), "{said}");
+    assert!(
+        said.contains("opened in a new tab: save it from there"),
+        "{said}"
+    );
+    assert_eq!(
+        *opened.borrow(),
+        vec![(result.display_url.clone(), "_blank".to_owned())]
+    );
     assert!(!by_test_id(&root, "download").has_attribute("disabled"));
 }
 
