@@ -10,7 +10,10 @@
 //! by `performance.now()`, for the editor and for an empty Leptos page built the same way.
 //! Every sample is a new browser with a new profile (cold: nothing in the HTTP cache and no
 //! compiled code cached), then, once that page has settled, one more load of the same page
-//! in that browser (warm: a person coming back). The two pages alternate so that noise from
+//! in that browser (warm: a person coming back). Before each load the browser is left to go
+//! idle: a person's browser has finished starting long before they open a page, while a new
+//! one spends about half a second loading its own pages on both cores (watched through
+//! /proc, so on Linux). The two pages alternate so that noise from
 //! the shared machine lands on both. The ratio of the medians comes with a bootstrap
 //! interval, so a verdict is only given when the noise allows one.
 //!
@@ -183,6 +186,8 @@ struct Page<'a> {
     samples: [Vec<f64>; 2],
     /// Cold loads whose page was still loading after 10 s, so its warm load overlapped it.
     unsettled: usize,
+    /// Samples whose browser was still busy after 10 s, so a load overlapped its own work.
+    busy: usize,
 }
 
 async fn load(options: &Options) {
@@ -197,6 +202,7 @@ async fn load(options: &Options) {
             ready: EDITOR_READY,
             samples: Default::default(),
             unsettled: 0,
+            busy: 0,
         },
         Page {
             label: "empty Leptos page",
@@ -204,6 +210,7 @@ async fn load(options: &Options) {
             ready: EMPTY_READY,
             samples: Default::default(),
             unsettled: 0,
+            busy: 0,
         },
     ];
     // Unrecorded: the first browser start and first reads of the files are slower than any
@@ -226,8 +233,11 @@ async fn load(options: &Options) {
             for (samples, time) in pages[index].samples.iter_mut().zip(times) {
                 samples.push(time);
             }
-            if !settled {
+            if !settled.page {
                 pages[index].unsettled += 1;
+            }
+            if !settled.browser {
+                pages[index].busy += 1;
             }
         }
     }
@@ -255,6 +265,12 @@ async fn load(options: &Options) {
         }
     }
     for page in &pages {
+        if page.busy > 0 {
+            println!(
+                "note: in {} of {}'s samples the browser was still busy after 10 s; its loads overlapped that work",
+                page.busy, page.label
+            );
+        }
         if page.unsettled > 0 {
             println!(
                 "note: {} of {}'s cold loads were still loading after 10 s; their warm loads overlapped them",
@@ -284,7 +300,7 @@ async fn load(options: &Options) {
 /// everything cached. The second goes to a different URL so Chromium treats it as a
 /// navigation, not a reload (which would revalidate every file). Also answers whether the
 /// first page settled.
-async fn time_to_form(driver: &str, page: &Page<'_>) -> ([f64; 2], bool) {
+async fn time_to_form(driver: &str, page: &Page<'_>) -> ([f64; 2], Settled) {
     let browser = Browser::start(driver).await;
     let observer = OBSERVE_READY.replace(
         "__SELECTORS__",
@@ -299,6 +315,9 @@ async fn time_to_form(driver: &str, page: &Page<'_>) -> ([f64; 2], bool) {
         .goto(&format!("{}bench-warm-up.txt", page.url))
         .await
         .expect("open a not-found page");
+    // Chromium's own start-up work (its new-tab page and the address bar's pages, on both
+    // cores for about half a second) would otherwise run through the first load.
+    let mut quiet = browser.wait_until_quiet().await;
     let cold = browser.ready_at(page.url).await;
     let settled = browser
         .client
@@ -307,9 +326,24 @@ async fn time_to_form(driver: &str, page: &Page<'_>) -> ([f64; 2], bool) {
         .unwrap_or_else(|err| panic!("{}: waiting for the page to settle failed: {err}", page.url))
         .as_bool()
         .unwrap_or(false);
+    quiet &= browser.wait_until_quiet().await;
     let warm = browser.ready_at(&format!("{}?warm", page.url)).await;
     browser.close().await;
-    ([cold, warm], settled)
+    (
+        [cold, warm],
+        Settled {
+            page: settled,
+            browser: quiet,
+        },
+    )
+}
+
+/// Whether a sample's waits ended as they should rather than at their time limit.
+struct Settled {
+    /// The cold page loaded nothing new before the warm load.
+    page: bool,
+    /// The browser was idle before each load.
+    browser: bool,
 }
 
 async fn prepare(options: &Options) {
@@ -416,7 +450,7 @@ fn write_photo(dir: &Path, width: u32, height: u32) -> PathBuf {
 struct Browser {
     client: Client,
     driver: String,
-    _profile: TempDir,
+    profile: TempDir,
 }
 
 impl Browser {
@@ -461,7 +495,7 @@ impl Browser {
         Browser {
             client,
             driver: driver.to_owned(),
-            _profile: profile,
+            profile,
         }
     }
 
@@ -527,9 +561,60 @@ impl Browser {
         }
     }
 
+    /// Waits until this browser's processes have used no processor time for three looks in
+    /// a row, 50 ms apart (Linux counts it in 10 ms ticks), or 10 s have passed. Answers
+    /// whether it went quiet; without /proc there is nothing to watch, so never.
+    async fn wait_until_quiet(&self) -> bool {
+        let flag = format!("--user-data-dir={}", self.profile.path().display());
+        let started = Instant::now();
+        let mut last = None;
+        let mut calm = 0;
+        while started.elapsed() < Duration::from_secs(10) {
+            let Some(ticks) = processor_ticks(&flag) else {
+                return false;
+            };
+            calm = if last == Some(ticks) { calm + 1 } else { 0 };
+            if calm >= 3 {
+                return true;
+            }
+            last = Some(ticks);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        false
+    }
+
     async fn close(self) {
         let _ = self.client.close().await;
     }
+}
+
+/// The user and system time, in clock ticks, of every process whose command line holds
+/// `flag`: a browser started with its own profile passes that profile's flag to each of
+/// its processes. `None` where /proc cannot be read.
+fn processor_ticks(flag: &str) -> Option<u64> {
+    let flag = flag.as_bytes();
+    let mut total = 0;
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let dir = entry.path();
+        // Processes come and go while this reads; one that ended has nothing left to count.
+        let Ok(cmdline) = std::fs::read(dir.join("cmdline")) else {
+            continue;
+        };
+        if !cmdline.windows(flag.len()).any(|w| w == flag) {
+            continue;
+        }
+        let Ok(stat) = std::fs::read_to_string(dir.join("stat")) else {
+            continue;
+        };
+        // Fields after the command name, which is in parentheses and may hold spaces:
+        // utime and stime are the 12th and 13th of them.
+        let fields = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        let mut fields = fields.split_whitespace().skip(11);
+        let utime: u64 = fields.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+        let stime: u64 = fields.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+        total += utime + stime;
+    }
+    Some(total)
 }
 
 /// Nearest-rank percentile: a value that was measured, never an interpolation.
