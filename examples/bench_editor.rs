@@ -298,8 +298,8 @@ async fn load(options: &Options) {
 
 /// One new browser: a load with an empty cache, then, once that page has settled, one with
 /// everything cached. The second goes to a different URL so Chromium treats it as a
-/// navigation, not a reload (which would revalidate every file). Also answers whether the
-/// first page settled.
+/// navigation, not a reload (which would revalidate every file). Also answers whether its
+/// waits ended as they should (see [`Settled`]).
 async fn time_to_form(driver: &str, page: &Page<'_>) -> ([f64; 2], Settled) {
     let browser = Browser::start(driver).await;
     let observer = OBSERVE_READY.replace(
