@@ -15,7 +15,9 @@
 //! one spends about half a second loading its own pages on both cores (watched through
 //! /proc, so on Linux). The two pages alternate so that noise from
 //! the shared machine lands on both. The ratio of the medians comes with a bootstrap
-//! interval, so a verdict is only given when the noise allows one.
+//! interval, so a verdict is only given when the noise allows one. The editor's own marks of
+//! its start (web/embed.js) say where its time went: when its module ran, when the wasm and
+//! the configuration were ready, and when the first render began and ended.
 //!
 //! `prepare`: the editor's "flexedit:prepare" measure (decode, downscale, re-encode) for a
 //! 6000 × 4000 JPEG, one new browser per run. The editor prepares a file as soon as it is
@@ -106,6 +108,24 @@ const check = (deadline) => {
 requestIdleCallback(check, { timeout: 1000 });
 "#;
 
+/// The editor's own marks of its start (see web/embed.js), in ms from navigation start:
+/// loading begins, the wasm is instantiated, the configuration has arrived, the first
+/// render begins and ends. Null where a mark is missing (the empty page has none).
+const START_MARKS: &str = r#"
+const entry = (name) => performance.getEntriesByName(name)[0];
+const render = entry("flexedit:render");
+return [
+  entry("flexedit:start")?.startTime,
+  entry("flexedit:wasm")?.startTime,
+  entry("flexedit:config")?.startTime,
+  render?.startTime,
+  render === undefined ? undefined : render.startTime + render.duration,
+];
+"#;
+
+/// What each of `START_MARKS` stands for, in the table of the editor's start.
+const START_PHASES: [&str; 5] = ["module", "wasm", "config", "render", "rendered"];
+
 const PREPARE_DURATIONS: &str =
     "return performance.getEntriesByName('flexedit:prepare', 'measure').map((e) => e.duration);";
 
@@ -184,6 +204,8 @@ struct Page<'a> {
     ready: &'static [&'static str],
     /// Milliseconds per load, one list per entry of `CACHES`.
     samples: [Vec<f64>; 2],
+    /// The page's `START_MARKS` per load, where it has them, one list per entry of `CACHES`.
+    marks: [Vec<[f64; 5]>; 2],
     /// Cold loads whose page was still loading after 10 s, so its warm load overlapped it.
     unsettled: usize,
     /// Samples whose browser was still busy after 10 s, so a load overlapped its own work.
@@ -201,6 +223,7 @@ async fn load(options: &Options) {
             url: &options.editor,
             ready: EDITOR_READY,
             samples: Default::default(),
+            marks: Default::default(),
             unsettled: 0,
             busy: 0,
         },
@@ -209,6 +232,7 @@ async fn load(options: &Options) {
             url: empty,
             ready: EMPTY_READY,
             samples: Default::default(),
+            marks: Default::default(),
             unsettled: 0,
             busy: 0,
         },
@@ -229,9 +253,12 @@ async fn load(options: &Options) {
         // Alternating which page goes first cancels any drift within a round too.
         let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
         for index in order {
-            let (times, settled) = time_to_form(&options.driver, &pages[index]).await;
+            let (times, marks, settled) = time_to_form(&options.driver, &pages[index]).await;
             for (samples, time) in pages[index].samples.iter_mut().zip(times) {
                 samples.push(time);
+            }
+            for (list, marks) in pages[index].marks.iter_mut().zip(marks) {
+                list.extend(marks);
             }
             if !settled.page {
                 pages[index].unsettled += 1;
@@ -262,6 +289,26 @@ async fn load(options: &Options) {
                 percentile(samples, 0.9),
                 percentile(samples, 1.0),
             );
+        }
+    }
+    if editor.marks.iter().all(|marks| !marks.is_empty()) {
+        println!(
+            "the editor's start, medians of its marks, ms from navigation start ({} and {} loads)",
+            editor.marks[0].len(),
+            editor.marks[1].len()
+        );
+        print!("{:<6}", "cache");
+        for phase in START_PHASES {
+            print!(" {phase:>9}");
+        }
+        println!();
+        for (cache, marks) in CACHES.iter().zip(&editor.marks) {
+            print!("{cache:<6}");
+            for phase in 0..START_PHASES.len() {
+                let times: Vec<f64> = marks.iter().map(|m| m[phase]).collect();
+                print!(" {:>9.1}", percentile(&times, 0.5));
+            }
+            println!();
         }
     }
     for page in &pages {
@@ -300,7 +347,7 @@ async fn load(options: &Options) {
 /// everything cached. The second goes to a different URL so Chromium treats it as a
 /// navigation, not a reload (which would revalidate every file). Also answers whether its
 /// waits ended as they should (see [`Settled`]).
-async fn time_to_form(driver: &str, page: &Page<'_>) -> ([f64; 2], Settled) {
+async fn time_to_form(driver: &str, page: &Page<'_>) -> ([f64; 2], [Option<[f64; 5]>; 2], Settled) {
     let browser = Browser::start(driver).await;
     let observer = OBSERVE_READY.replace(
         "__SELECTORS__",
@@ -319,6 +366,7 @@ async fn time_to_form(driver: &str, page: &Page<'_>) -> ([f64; 2], Settled) {
     // cores for about half a second) would otherwise run through the first load.
     let mut quiet = browser.wait_until_quiet().await;
     let cold = browser.ready_at(page.url).await;
+    let cold_marks = browser.start_marks().await;
     let settled = browser
         .client
         .execute_async(AWAIT_SETTLED, Vec::new())
@@ -328,9 +376,11 @@ async fn time_to_form(driver: &str, page: &Page<'_>) -> ([f64; 2], Settled) {
         .unwrap_or(false);
     quiet &= browser.wait_until_quiet().await;
     let warm = browser.ready_at(&format!("{}?warm", page.url)).await;
+    let warm_marks = browser.start_marks().await;
     browser.close().await;
     (
         [cold, warm],
+        [cold_marks, warm_marks],
         Settled {
             page: settled,
             browser: quiet,
@@ -538,6 +588,17 @@ impl Browser {
             .unwrap_or_else(|err| panic!("{url} never showed its controls: {err}"));
         at.as_f64()
             .unwrap_or_else(|| panic!("{url}: the timing script did not run in the page"))
+    }
+
+    /// The page's `START_MARKS`, when it has all of them.
+    async fn start_marks(&self) -> Option<[f64; 5]> {
+        let marks = self.client.execute(START_MARKS, Vec::new()).await.ok()?;
+        let marks: Vec<f64> = marks
+            .as_array()?
+            .iter()
+            .map(Value::as_f64)
+            .collect::<Option<_>>()?;
+        marks.try_into().ok()
     }
 
     async fn wait_for_text(&self, id: &str, text: &str, patience: Duration) {

@@ -32,15 +32,36 @@ async function fetchConfig() {
   }
 }
 
+// The start leaves user-timing marks, for the browser's performance panel and
+// scripts/bench-editor: "flexedit:start" when the loading begins, "flexedit:wasm" and
+// "flexedit:config" as each is ready, and a "flexedit:render" measure per first render.
+function marked(promise, name) {
+  return promise.then((value) => {
+    performance.mark(name);
+    return value;
+  });
+}
+
 // The module and the configuration load side by side, once per page; resolves to the
 // configuration.
 let started;
 function start() {
-  started ??= Promise.all([
-    init({ module_or_path: new URL("__FLEXEDIT_WASM__", base) }),
-    fetchConfig(),
-  ]).then(([, config]) => config);
+  if (started === undefined) {
+    performance.mark("flexedit:start");
+    started = Promise.all([
+      marked(init({ module_or_path: new URL("__FLEXEDIT_WASM__", base) }), "flexedit:wasm"),
+      marked(fetchConfig(), "flexedit:config"),
+    ]).then(([, config]) => config);
+  }
   return started;
+}
+
+/// Renders an editor: the whole first render happens within this call.
+function render(container, host, config, options, page) {
+  const begin = performance.now();
+  const ready = mountInto(container, host, config, options, page);
+  performance.measure("flexedit:render", { start: begin });
+  return ready;
 }
 
 function checkElement(element) {
@@ -68,7 +89,7 @@ export async function mount(element, options) {
   let handle;
   try {
     const config = await start();
-    handle = await mountInto(container, element, config, options, false);
+    handle = await render(container, element, config, options, false);
   } catch (error) {
     shadow.replaceChildren();
     throw error;
@@ -92,7 +113,7 @@ export async function mount(element, options) {
 export async function mountPage(element) {
   checkElement(element);
   const config = await start();
-  return mountInto(element, element, config, undefined, true);
+  return render(element, element, config, undefined, true);
 }
 
 const attributes = {
