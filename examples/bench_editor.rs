@@ -126,6 +126,9 @@ return [
 /// What each of `START_MARKS` stands for, in the table of the editor's start.
 const START_PHASES: [&str; 5] = ["module", "wasm", "config", "render", "rendered"];
 
+/// One load's `START_MARKS`, in the order of `START_PHASES`.
+type StartMarks = [f64; START_PHASES.len()];
+
 const PREPARE_DURATIONS: &str =
     "return performance.getEntriesByName('flexedit:prepare', 'measure').map((e) => e.duration);";
 
@@ -205,7 +208,7 @@ struct Page<'a> {
     /// Milliseconds per load, one list per entry of `CACHES`.
     samples: [Vec<f64>; 2],
     /// The page's `START_MARKS` per load, where it has them, one list per entry of `CACHES`.
-    marks: [Vec<[f64; 5]>; 2],
+    marks: [Vec<StartMarks>; 2],
     /// Cold loads whose page was still loading after 10 s, so its warm load overlapped it.
     unsettled: usize,
     /// Samples whose browser was still busy after 10 s, so a load overlapped its own work.
@@ -347,7 +350,10 @@ async fn load(options: &Options) {
 /// everything cached. The second goes to a different URL so Chromium treats it as a
 /// navigation, not a reload (which would revalidate every file). Also answers whether its
 /// waits ended as they should (see [`Settled`]).
-async fn time_to_form(driver: &str, page: &Page<'_>) -> ([f64; 2], [Option<[f64; 5]>; 2], Settled) {
+async fn time_to_form(
+    driver: &str,
+    page: &Page<'_>,
+) -> ([f64; 2], [Option<StartMarks>; 2], Settled) {
     let browser = Browser::start(driver).await;
     let observer = OBSERVE_READY.replace(
         "__SELECTORS__",
@@ -591,7 +597,7 @@ impl Browser {
     }
 
     /// The page's `START_MARKS`, when it has all of them.
-    async fn start_marks(&self) -> Option<[f64; 5]> {
+    async fn start_marks(&self) -> Option<StartMarks> {
         let marks = self.client.execute(START_MARKS, Vec::new()).await.ok()?;
         let marks: Vec<f64> = marks
             .as_array()?
