@@ -460,6 +460,9 @@ pub fn Editor(
     #[prop(optional_no_strip)]
     on_ready: Option<UnsyncCallback<Wiring>>,
 ) -> impl IntoView {
+    let settings = Settings::new(&config);
+    // Queued first: the saved settings are in place before any other task of the start.
+    set_timeout(move || settings.restore(), std::time::Duration::ZERO);
     let mut state = EditorState::new(&config);
     state.history = use_context::<crate::history::History>();
     if let Some(history) = state.history {
@@ -478,7 +481,6 @@ pub fn Editor(
         },
         std::time::Duration::ZERO,
     );
-    let settings = Settings::new(&config);
     let connection = Signal::derive(move || settings.connection());
     provide_context(Network::new(transport.clone(), connection));
     let config = RwSignal::new_local(config);
@@ -519,6 +521,7 @@ pub fn Editor(
     // A Copy handle, so every callback can reach the transport without cloning it around.
     let transport = StoredValue::new_local(transport);
     let run = move || {
+        settings.restore();
         if disabled.get_untracked().is_none() {
             state.run(
                 transport.get_value(),

@@ -51,36 +51,58 @@ pub struct Settings {
     pub remember_key: RwSignal<bool>,
     pub allow_endpoint_change: RwSignal<bool>,
     pub allow_mode_change: RwSignal<bool>,
+    /// Whether the person's saved choices and key have been read (see [`Settings::restore`]).
+    restored: StoredValue<bool>,
 }
 
 impl Settings {
-    /// Starts from the configuration, then the person's saved choices where allowed.
+    /// Starts from the configuration; [`Settings::restore`] adds the person's saved choices.
     pub fn new(config: &Config) -> Self {
-        let storage = local_storage();
+        Self {
+            endpoint: RwSignal::new(config.endpoint.clone()),
+            mode: RwSignal::new(config.mode),
+            remember_key: RwSignal::new(false),
+            key: RwSignal::new(String::new()),
+            allow_endpoint_change: RwSignal::new(config.allow_endpoint_change),
+            allow_mode_change: RwSignal::new(config.allow_mode_change),
+            restored: StoredValue::new(false),
+        }
+    }
+
+    /// Applies the person's saved choices, where the configuration allows them, and their
+    /// remembered key; only the first call reads them. A page's first read of localStorage
+    /// waits on the browser's storage (about 1.5 ms), so the editor calls this just after
+    /// its first render, which shows nothing they change: the settings load with a part
+    /// after it, and the run button waits for an image. The settings panel and a run call it
+    /// too, so neither can come first.
+    pub fn restore(&self) {
+        if self.restored.try_get_value() != Some(false) {
+            return;
+        }
+        self.restored.set_value(true);
+        let Some(storage) = local_storage() else {
+            return;
+        };
         let saved: Choices = storage
-            .as_ref()
-            .and_then(|s| s.get_item(SETTINGS_STORAGE).ok().flatten())
+            .get_item(SETTINGS_STORAGE)
+            .ok()
+            .flatten()
             .and_then(|text| crate::json::parse(&text).ok())
             .map(|json| Choices::from_json(&json))
             .unwrap_or_default();
-        let endpoint = match saved.endpoint {
-            Some(e) if config.allow_endpoint_change => e,
-            _ => config.endpoint.clone(),
-        };
-        let mode = match saved.mode {
-            Some(m) if config.allow_mode_change => m.into(),
-            _ => config.mode,
-        };
-        let remembered = storage
-            .as_ref()
-            .and_then(|s| s.get_item(KEY_STORAGE).ok().flatten());
-        Self {
-            endpoint: RwSignal::new(endpoint),
-            mode: RwSignal::new(mode),
-            remember_key: RwSignal::new(remembered.is_some()),
-            key: RwSignal::new(remembered.unwrap_or_default()),
-            allow_endpoint_change: RwSignal::new(config.allow_endpoint_change),
-            allow_mode_change: RwSignal::new(config.allow_mode_change),
+        if let Some(endpoint) = saved.endpoint
+            && self.allow_endpoint_change.get_untracked()
+        {
+            self.endpoint.set(endpoint);
+        }
+        if let Some(mode) = saved.mode
+            && self.allow_mode_change.get_untracked()
+        {
+            self.mode.set(mode.into());
+        }
+        if let Some(key) = storage.get_item(KEY_STORAGE).ok().flatten() {
+            self.remember_key.set(true);
+            self.key.set(key);
         }
     }
 
@@ -144,6 +166,7 @@ impl Settings {
 
 #[component]
 pub fn SettingsPanel(settings: Settings) -> impl IntoView {
+    settings.restore();
     let direct = move || settings.mode.get() == Mode::Direct;
     view! {
         <details class="settings" data-testid="settings">

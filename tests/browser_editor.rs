@@ -476,6 +476,67 @@ async fn direct_mode_needs_a_key_sends_it_and_forgets_it_on_request() {
 }
 
 #[wasm_bindgen_test]
+async fn saved_settings_and_a_remembered_key_come_back_where_the_configuration_allows() {
+    let storage = web_sys::window()
+        .and_then(|w| w.local_storage().ok().flatten())
+        .expect("storage");
+    let _ = storage.clear();
+    storage
+        .set_item(
+            "flexedit.settings",
+            r#"{"endpoint":"https://saved.example","mode":"direct"}"#,
+        )
+        .expect("save settings");
+    storage
+        .set_item("flexedit.key", "k-saved")
+        .expect("save key");
+
+    let (root, fake) = mount(Config::default());
+    settle().await;
+    let checked = |root: &web_sys::HtmlElement, selector: &str| {
+        find(root, selector)
+            .map(|e| e.unchecked_into::<web_sys::HtmlInputElement>().checked())
+            .unwrap_or_else(|| panic!("no {selector}"))
+    };
+    let value = |root: &web_sys::HtmlElement, selector: &str| {
+        find(root, selector)
+            .map(|e| e.unchecked_into::<web_sys::HtmlInputElement>().value())
+            .unwrap_or_else(|| panic!("no {selector}"))
+    };
+    assert!(checked(&root, "[data-testid='mode-direct']"));
+    assert_eq!(
+        value(&root, "[data-testid='endpoint']"),
+        "https://saved.example"
+    );
+    assert_eq!(value(&root, "#settings-key"), "k-saved");
+    assert!(checked(&root, "[data-testid='remember-key']"));
+    use_url(&root).await;
+    type_into(&root, "#field-prompt", "p");
+    settle().await;
+    click(&root, "[data-testid='run']");
+    until("done", || {
+        text_of(&root, "[data-testid='phase']") == "Done."
+    })
+    .await;
+    assert_eq!(
+        fake.keys.borrow().last().cloned().flatten().as_deref(),
+        Some("k-saved")
+    );
+
+    // A configuration that locks the mode and the endpoint keeps its own.
+    let locked = Config {
+        allow_endpoint_change: false,
+        allow_mode_change: false,
+        ..Config::default()
+    };
+    let (root, _) = mount(locked);
+    settle().await;
+    assert!(checked(&root, "[data-testid='mode-proxy']"));
+    assert!(find(&root, "[data-testid='endpoint']").is_none());
+    let _ = storage.clear();
+}
+
+#[wasm_bindgen_test]
 async fn a_locked_endpoint_is_not_offered_in_settings() {
     let config = Config {
         allow_endpoint_change: false,
