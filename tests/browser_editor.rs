@@ -150,6 +150,13 @@ async fn use_url(root: &web_sys::HtmlElement) {
     .await;
 }
 
+/// Runs an edit to its end; the key it sent, if any.
+async fn run_to_done(root: &web_sys::HtmlElement, fake: &Fake) -> Option<String> {
+    click(root, "[data-testid='run']");
+    until("done", || text_of(root, "[data-testid='phase']") == "Done.").await;
+    fake.keys.borrow().last().cloned().flatten()
+}
+
 fn problem_for(params: EditParams, field: Field) -> String {
     let params = EditParams {
         image_url: "images/x.png".into(),
@@ -443,15 +450,7 @@ async fn direct_mode_needs_a_key_sends_it_and_forgets_it_on_request() {
         storage.get_item("flexedit.key").ok().flatten().as_deref(),
         Some("k-123")
     );
-    click(&root, "[data-testid='run']");
-    until("done", || {
-        text_of(&root, "[data-testid='phase']") == "Done."
-    })
-    .await;
-    assert_eq!(
-        fake.keys.borrow().last().cloned().flatten().as_deref(),
-        Some("k-123")
-    );
+    assert_eq!(run_to_done(&root, &fake).await.as_deref(), Some("k-123"));
 
     click(&root, "[data-testid='forget-key']");
     settle().await;
@@ -513,15 +512,7 @@ async fn saved_settings_and_a_remembered_key_come_back_where_the_configuration_a
     use_url(&root).await;
     type_into(&root, "#field-prompt", "p");
     settle().await;
-    click(&root, "[data-testid='run']");
-    until("done", || {
-        text_of(&root, "[data-testid='phase']") == "Done."
-    })
-    .await;
-    assert_eq!(
-        fake.keys.borrow().last().cloned().flatten().as_deref(),
-        Some("k-saved")
-    );
+    assert_eq!(run_to_done(&root, &fake).await.as_deref(), Some("k-saved"));
 
     // A configuration that locks the mode and the endpoint keeps its own.
     let locked = Config {
