@@ -150,6 +150,15 @@ async fn use_url(root: &web_sys::HtmlElement) {
     .await;
 }
 
+/// The page's localStorage, emptied: what earlier tests saved there would count.
+fn cleared_storage() -> web_sys::Storage {
+    let storage = web_sys::window()
+        .and_then(|w| w.local_storage().ok().flatten())
+        .expect("storage");
+    let _ = storage.clear();
+    storage
+}
+
 /// Runs an edit to its end; the key it sent, if any.
 async fn run_to_done(root: &web_sys::HtmlElement, fake: &Fake) -> Option<String> {
     click(root, "[data-testid='run']");
@@ -424,10 +433,7 @@ async fn every_error_kind_is_shown_with_its_sentence_and_next_step() {
 
 #[wasm_bindgen_test]
 async fn direct_mode_needs_a_key_sends_it_and_forgets_it_on_request() {
-    let storage = web_sys::window()
-        .and_then(|w| w.local_storage().ok().flatten())
-        .expect("storage");
-    let _ = storage.clear();
+    let storage = cleared_storage();
     let (root, fake) = mount(Config::default());
     use_url(&root).await;
     type_into(&root, "#field-prompt", "p");
@@ -476,10 +482,7 @@ async fn direct_mode_needs_a_key_sends_it_and_forgets_it_on_request() {
 
 #[wasm_bindgen_test]
 async fn saved_settings_and_a_remembered_key_come_back_where_the_configuration_allows() {
-    let storage = web_sys::window()
-        .and_then(|w| w.local_storage().ok().flatten())
-        .expect("storage");
-    let _ = storage.clear();
+    let storage = cleared_storage();
     storage
         .set_item(
             "flexedit.settings",
