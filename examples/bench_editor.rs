@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! bench_editor load    --driver URL --editor URL --empty URL [--loads 31] [--max-seconds 900]
+//! bench_editor load    --driver URL --editor URL --against URL [--loads 31] [--max-seconds 900]
 //! bench_editor prepare --driver URL --editor URL [--runs 5] [--max-seconds 900]
 //! ```
 //!
@@ -18,6 +19,10 @@
 //! interval, so a verdict is only given when the noise allows one. The editor's own marks of
 //! its start (web/embed.js) say where its time went: when its module ran, when the wasm and
 //! the configuration were ready, and when the first render began and ended.
+//!
+//! With `--against` in place of `--empty`, the second page is another build of the editor:
+//! the same loads, interleaved the same way, give the ratio of the two builds (A/B), so a
+//! change to the start is judged side by side rather than against an earlier run.
 //!
 //! `prepare`: the editor's "flexedit:prepare" measure (decode, downscale, re-encode) for a
 //! 6000 × 4000 JPEG, one new browser per run. The editor prepares a file as soon as it is
@@ -151,6 +156,8 @@ struct Options {
     driver: String,
     editor: String,
     empty: Option<String>,
+    /// Another build of the editor, compared in place of the empty page.
+    against: Option<String>,
     loads: usize,
     runs: usize,
     deadline: Instant,
@@ -161,6 +168,7 @@ impl Options {
         let mut driver = None;
         let mut editor = None;
         let mut empty = None;
+        let mut against = None;
         let mut loads = 31;
         let mut runs = 5;
         let mut max_seconds = 900;
@@ -177,6 +185,7 @@ impl Options {
                 "--driver" => driver = Some(value.trim_end_matches('/').to_owned()),
                 "--editor" => editor = Some(value),
                 "--empty" => empty = Some(value),
+                "--against" => against = Some(value),
                 "--loads" => loads = count(),
                 "--runs" => runs = count(),
                 "--max-seconds" => max_seconds = count() as u64,
@@ -187,6 +196,7 @@ impl Options {
             driver: driver.expect("--driver: chromedriver's URL"),
             editor: editor.expect("--editor: the URL of the editor"),
             empty,
+            against,
             loads,
             runs,
             deadline: Instant::now() + Duration::from_secs(max_seconds),
@@ -216,10 +226,11 @@ struct Page<'a> {
 }
 
 async fn load(options: &Options) {
-    let empty = options
-        .empty
-        .as_deref()
-        .expect("--empty: the URL of the empty page");
+    let (baseline, baseline_label, baseline_ready) = match (&options.against, &options.empty) {
+        (Some(other), _) => (other.as_str(), "flexedit (against)", EDITOR_READY),
+        (None, Some(empty)) => (empty.as_str(), "empty Leptos page", EMPTY_READY),
+        (None, None) => panic!("--empty: the URL of the empty page (or --against: another build)"),
+    };
     let mut pages = [
         Page {
             label: "flexedit",
@@ -231,9 +242,9 @@ async fn load(options: &Options) {
             busy: 0,
         },
         Page {
-            label: "empty Leptos page",
-            url: empty,
-            ready: EMPTY_READY,
+            label: baseline_label,
+            url: baseline,
+            ready: baseline_ready,
             samples: Default::default(),
             marks: Default::default(),
             unsettled: 0,
@@ -333,6 +344,12 @@ async fn load(options: &Options) {
         let median = percentile(a, 0.5) / percentile(b, 0.5);
         let p90 = percentile(a, 0.9) / percentile(b, 0.9);
         let (low, high) = ratio_interval(a, b);
+        if options.against.is_some() {
+            println!(
+                "ratio flexedit/against, {cache}: median {median:.2}× (90 % interval {low:.2}–{high:.2}×), p90 {p90:.2}×"
+            );
+            continue;
+        }
         let verdict = if high <= LOAD_BUDGET_RATIO {
             "within"
         } else if low > LOAD_BUDGET_RATIO {
