@@ -155,9 +155,7 @@ async fn main() {
 struct Options {
     driver: String,
     editor: String,
-    empty: Option<String>,
-    /// Another build of the editor, compared in place of the empty page.
-    against: Option<String>,
+    baseline: Option<Baseline>,
     loads: usize,
     runs: usize,
     deadline: Instant,
@@ -167,8 +165,7 @@ impl Options {
     fn parse(mut args: impl Iterator<Item = String>) -> Options {
         let mut driver = None;
         let mut editor = None;
-        let mut empty = None;
-        let mut against = None;
+        let mut baseline = None;
         let mut loads = 31;
         let mut runs = 5;
         let mut max_seconds = 900;
@@ -184,8 +181,8 @@ impl Options {
             match name.as_str() {
                 "--driver" => driver = Some(value.trim_end_matches('/').to_owned()),
                 "--editor" => editor = Some(value),
-                "--empty" => empty = Some(value),
-                "--against" => against = Some(value),
+                "--empty" => baseline = Some(Baseline::Empty(value)),
+                "--against" => baseline = Some(Baseline::Editor(value)),
                 "--loads" => loads = count(),
                 "--runs" => runs = count(),
                 "--max-seconds" => max_seconds = count() as u64,
@@ -195,8 +192,7 @@ impl Options {
         Options {
             driver: driver.expect("--driver: chromedriver's URL"),
             editor: editor.expect("--editor: the URL of the editor"),
-            empty,
-            against,
+            baseline,
             loads,
             runs,
             deadline: Instant::now() + Duration::from_secs(max_seconds),
@@ -205,6 +201,59 @@ impl Options {
 
     fn time_left(&self) -> bool {
         Instant::now() < self.deadline
+    }
+}
+
+impl<'a> Page<'a> {
+    fn new(label: &'static str, url: &'a str, ready: &'static [&'static str]) -> Self {
+        Page {
+            label,
+            url,
+            ready,
+            samples: Default::default(),
+            marks: Default::default(),
+            unsettled: 0,
+            busy: 0,
+        }
+    }
+}
+
+/// What the editor's loads are compared with.
+enum Baseline {
+    /// An empty Leptos page built the same way: the ratio is held to the budget.
+    Empty(String),
+    /// Another build of the editor (A/B): the ratio is only reported.
+    Editor(String),
+}
+
+impl Baseline {
+    fn page(&self) -> Page<'_> {
+        let (label, url, ready) = match self {
+            Baseline::Empty(url) => ("empty Leptos page", url, EMPTY_READY),
+            Baseline::Editor(url) => ("flexedit (against)", url, EDITOR_READY),
+        };
+        Page::new(label, url, ready)
+    }
+
+    /// How the ratio's line names the baseline, and what it says of the budget given the
+    /// ratio's interval.
+    fn judge(&self, low: f64, high: f64) -> (&'static str, String) {
+        match self {
+            Baseline::Editor(_) => ("against", String::new()),
+            Baseline::Empty(_) => {
+                let verdict = if high <= LOAD_BUDGET_RATIO {
+                    "within"
+                } else if low > LOAD_BUDGET_RATIO {
+                    "OVER"
+                } else {
+                    "undecided: the interval spans the budget; run more loads"
+                };
+                (
+                    "empty",
+                    format!(" (budget {LOAD_BUDGET_RATIO}×: {verdict})"),
+                )
+            }
+        }
     }
 }
 
@@ -226,30 +275,13 @@ struct Page<'a> {
 }
 
 async fn load(options: &Options) {
-    let (baseline, baseline_label, baseline_ready) = match (&options.against, &options.empty) {
-        (Some(other), _) => (other.as_str(), "flexedit (against)", EDITOR_READY),
-        (None, Some(empty)) => (empty.as_str(), "empty Leptos page", EMPTY_READY),
-        (None, None) => panic!("--empty: the URL of the empty page (or --against: another build)"),
-    };
+    let baseline = options
+        .baseline
+        .as_ref()
+        .expect("--empty: the URL of the empty page (or --against: another build's)");
     let mut pages = [
-        Page {
-            label: "flexedit",
-            url: &options.editor,
-            ready: EDITOR_READY,
-            samples: Default::default(),
-            marks: Default::default(),
-            unsettled: 0,
-            busy: 0,
-        },
-        Page {
-            label: baseline_label,
-            url: baseline,
-            ready: baseline_ready,
-            samples: Default::default(),
-            marks: Default::default(),
-            unsettled: 0,
-            busy: 0,
-        },
+        Page::new("flexedit", &options.editor, EDITOR_READY),
+        baseline.page(),
     ];
     // Unrecorded: the first browser start and first reads of the files are slower than any
     // after them, and would otherwise land on whichever page goes first.
@@ -283,7 +315,7 @@ async fn load(options: &Options) {
         }
     }
 
-    let [editor, empty] = &pages;
+    let [editor, other] = &pages;
     println!(
         "time to an interactive form, ms from navigation start ({} loads each, interleaved)",
         editor.samples[0].len()
@@ -340,25 +372,13 @@ async fn load(options: &Options) {
         }
     }
     for (c, cache) in CACHES.iter().enumerate() {
-        let (a, b) = (&editor.samples[c], &empty.samples[c]);
+        let (a, b) = (&editor.samples[c], &other.samples[c]);
         let median = percentile(a, 0.5) / percentile(b, 0.5);
         let p90 = percentile(a, 0.9) / percentile(b, 0.9);
         let (low, high) = ratio_interval(a, b);
-        if options.against.is_some() {
-            println!(
-                "ratio flexedit/against, {cache}: median {median:.2}× (90 % interval {low:.2}–{high:.2}×), p90 {p90:.2}×"
-            );
-            continue;
-        }
-        let verdict = if high <= LOAD_BUDGET_RATIO {
-            "within"
-        } else if low > LOAD_BUDGET_RATIO {
-            "OVER"
-        } else {
-            "undecided: the interval spans the budget; run more loads"
-        };
+        let (name, verdict) = baseline.judge(low, high);
         println!(
-            "ratio flexedit/empty, {cache}: median {median:.2}× (90 % interval {low:.2}–{high:.2}×), p90 {p90:.2}× (budget {LOAD_BUDGET_RATIO}×: {verdict})"
+            "ratio flexedit/{name}, {cache}: median {median:.2}× (90 % interval {low:.2}–{high:.2}×), p90 {p90:.2}×{verdict}"
         );
     }
 }
