@@ -81,13 +81,14 @@ pub fn format_amount(n: f64) -> String {
     }
 }
 
-/// "120 of 1000 used, 880 remaining".
+/// "120 of 1000 used before this edit was charged": the provider's `usedCredit` lags one
+/// request, so it is labelled for what it is, and no "remaining" figure is made from it
+/// that would overstate what is left.
 pub fn format_credits(credits: &Credits) -> String {
     format!(
-        "{} of {} used, {} remaining",
+        "{} of {} used before this edit was charged",
         format_amount(credits.used),
         format_amount(credits.limit),
-        format_amount(credits.remaining())
     )
 }
 
@@ -653,7 +654,7 @@ mod tests {
                 limit: 1000.0,
                 used: 120.5
             }),
-            "120.5 of 1000 used, 879.5 remaining"
+            "120.5 of 1000 used before this edit was charged"
         );
         assert_eq!(format_dimensions((1024, 768)), "1024 × 768 px");
     }

@@ -469,7 +469,10 @@ async fn the_facts_of_the_result_are_listed() {
     assert_eq!(fact(&root, "steps"), "30");
     assert_eq!(fact(&root, "guidance"), "2.5");
     assert_eq!(fact(&root, "time"), "12.3 s");
-    assert_eq!(fact(&root, "credits"), "120 of 1000 used, 880 remaining");
+    assert_eq!(
+        fact(&root, "credits"),
+        "120 of 1000 used before this edit was charged"
+    );
     assert_eq!(fact(&root, "prompt"), "Add the text SALE 50% OFF");
     assert_eq!(fact(&root, "output-format"), "PNG");
     assert_eq!(fact(&root, "aspect-ratio"), "provider default");

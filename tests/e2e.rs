@@ -258,6 +258,7 @@ async fn each_simulated_fault_shows_its_message_and_keeps_the_form() {
     let (session, _images) = editor_with_small_image("keep this prompt").await;
     session.fill("field-steps", "12").await;
 
+    // Fault, the kind the page files it under, and words the person must read.
     let cases = [
         ("unauthorized", "unauthorized", "API key"),
         ("rate_limited", "rate_limited", "too many requests"),
@@ -265,11 +266,36 @@ async fn each_simulated_fault_shows_its_message_and_keeps_the_form() {
         ("bad_gateway_html", "server", "HTTP 502"),
         ("gateway_timeout", "server", "HTTP 504"),
         ("insufficient_credits", "insufficient_credits", "credits"),
-        ("bad_request_details", "bad_request", "aspect ratio"),
+        (
+            "bad_request_details",
+            "bad_request",
+            "The model's host (black-forest-labs) refused the request: The size does not match the required aspect ratio.",
+        ),
+        (
+            "unsupported_model",
+            "unsupported_model",
+            "The provider does not accept the Flux 2 Flex model right now.",
+        ),
+        (
+            "failure_error_message",
+            "provider_failure",
+            "The request was flagged by the content moderation filter.",
+        ),
+        (
+            "failure_result_message",
+            "provider_failure",
+            "Image generation failed: the model returned no image for this prompt.",
+        ),
+        (
+            "cloudflare_522",
+            "gateway",
+            "The provider's gateway timed out waiting for its servers (HTTP 522).",
+        ),
         ("missing_temporary_url", "missing_result", "no image"),
         ("drop_connection", "network", "network"),
     ];
     for (fault, kind, words) in cases {
+        let sent_before = edit_bodies(&session).await.len();
         session.arm(fault).await;
         session.click("run").await;
         let error = session.wait_for_text("run-error", words).await;
@@ -278,12 +304,59 @@ async fn each_simulated_fault_shows_its_message_and_keeps_the_form() {
             Some(kind),
             "fault {fault}"
         );
+        let shown = error.text().await.expect("read the error");
+        // No internal id or path of the host, and no canned "try again shortly" beside a
+        // cause that says what to change.
+        for internal in ["request_id", "/v1/internal", "busy", "{", "<"] {
+            assert!(
+                !shown.contains(internal),
+                "{fault}: {internal} in {shown:?}"
+            );
+        }
         session.screenshot(&format!("fault-{fault}")).await;
         // Nothing the person entered is lost.
         assert_eq!(session.value_of("field-prompt").await, "keep this prompt");
         assert_eq!(session.value_of("field-steps").await, "12");
         session.wait_for_test_id("source-preview").await;
+        // One press, one edit: the page never sent it again by itself.
+        assert_eq!(
+            edit_bodies(&session).await.len(),
+            sent_before + 1,
+            "fault {fault}"
+        );
+        match fault {
+            "bad_request_details" => {
+                assert!(
+                    shown.contains("Try “Match input image” as the aspect ratio"),
+                    "{shown}"
+                );
+                assert!(!shown.contains("may still have been billed"), "{shown}");
+            }
+            "unsupported_model" => {
+                assert!(
+                    shown.contains("Model black-forest-labs/flux-2-flex is not supported"),
+                    "{shown}"
+                );
+                assert!(shown.contains("not in your settings"), "{shown}");
+            }
+            "cloudflare_522" => {
+                assert!(
+                    shown.contains("may still be running behind the gateway"),
+                    "{shown}"
+                );
+                assert!(shown.contains("may still have been billed"), "{shown}");
+            }
+            _ => {}
+        }
     }
+
+    // `COMPLETED` is a success like `SUCCESS`; credits are labelled for what they are.
+    session.arm("completed").await;
+    session.click("run").await;
+    session.wait_for_test_id("result-image").await;
+    session
+        .wait_for_text("result-info", "used before this edit was charged")
+        .await;
     session.close().await;
 }
 

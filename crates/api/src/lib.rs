@@ -35,7 +35,10 @@ pub use params::{
     Problem, Problems, Range, SAFETY_TOLERANCE, SEED_MAX, STEPS, StepsPreset, check_image_ref,
     check_prompt,
 };
-pub use request::{EditRequest, PromptObject, RequestError};
+pub use request::{
+    EditRequest, HOST_SERVICE, HOST_WRAPPER_MESSAGE, PromptObject, RequestError,
+    WRAPPED_HOST_ERROR, host_error_body,
+};
 pub use response::{
     ApiError, AssetPath, Credits, EditOutcome, EditResult, Stage, parse_asset_upload,
     parse_edit_response, presigned_expiry,

@@ -277,7 +277,9 @@ impl RequestError {
             Self::MissingFields { .. } => "MISSING_REQUIRED_FIELDS",
             Self::UnsupportedType => "UNSUPPORTED_TYPE",
             Self::UnsupportedModel(_) => "UNSUPPORTED_MODEL",
-            Self::Invalid(_) => "INVALID_PARAMETERS",
+            // The provider passes parameters on to the model host, which refuses them; the
+            // provider wraps that refusal.
+            Self::Invalid(_) => WRAPPED_HOST_ERROR,
         }
     }
 
@@ -286,20 +288,31 @@ impl RequestError {
         self.to_string()
     }
 
-    /// The provider-style `details`: a JSON array in a string, one entry per field.
+    /// The provider-style `details`: for missing fields a JSON array in a string, one entry
+    /// per field; for parameters the model host refused, the host's answer in a string.
     pub fn details(&self) -> Option<String> {
-        let entries: Vec<Value> = match self {
-            Self::MissingFields { fields, .. } => fields
-                .iter()
-                .map(|f| json!({"field": f, "message": format!("{f} is required")}))
-                .collect(),
-            Self::Invalid(problems) => problems
-                .iter()
-                .map(|p| json!({"field": p.field.json_name(), "message": p.message}))
-                .collect(),
-            _ => return None,
-        };
-        Some(Value::Array(entries).to_string())
+        match self {
+            Self::MissingFields { fields, .. } => {
+                let entries: Vec<Value> = fields
+                    .iter()
+                    .map(|f| json!({"field": f, "message": format!("{f} is required")}))
+                    .collect();
+                Some(Value::Array(entries).to_string())
+            }
+            Self::Invalid(problems) => {
+                let cause = problems
+                    .iter()
+                    .map(|p| p.message.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                Some(host_details(
+                    "InvalidParameter",
+                    &cause,
+                    &request_id_for(&cause),
+                ))
+            }
+            _ => None,
+        }
     }
 
     /// The HTTP status the provider answers with.
@@ -315,8 +328,12 @@ impl RequestError {
         }
     }
 
-    /// The whole error body, `{"errorCode", "message", "details"?}`, as the provider sends it.
+    /// The whole error body, `{"errorCode", "message", "details"?, "context"?}`, as the
+    /// provider sends it.
     pub fn error_body(&self) -> String {
+        if let (Self::Invalid(_), Some(details)) = (self, self.details()) {
+            return host_error_body_with(details);
+        }
         let mut body = Map::new();
         body.insert("errorCode".into(), self.error_code().into());
         body.insert("message".into(), self.message().into());
@@ -325,6 +342,56 @@ impl RequestError {
         }
         Value::Object(body).to_string()
     }
+}
+
+/// The `errorCode` of the provider's wrapper around a refusal of the model host behind it.
+pub const WRAPPED_HOST_ERROR: &str = "EXTERNAL_API_RESPONSE_WITH_ERROR";
+
+/// `context.service` of that wrapper: the model host.
+pub const HOST_SERVICE: &str = "black-forest-labs";
+
+/// The wrapper's `message`, as captured live: canned, whatever the cause.
+pub const HOST_WRAPPER_MESSAGE: &str = "The black-forest-labs service is a bit busy right now or facing a temporary issue. Please try again shortly. We appreciate your patience!";
+
+/// The host's internal route, as the wrapper leaks it in `details.request.url`.
+const HOST_INTERNAL_PATH: &str = "/v1/internal/flux-2-flex/edit";
+
+/// The provider's body for a refusal by the model host, in the shape captured live
+/// (`fixtures/error-400-details-nested.json`): the canned message, `context.service`, and
+/// `details` = a string holding the host's answer (`response.data.message` is the cause)
+/// beside its request id and internal path, which a client must never show.
+pub fn host_error_body(host_code: &str, cause: &str, request_id: &str) -> String {
+    host_error_body_with(host_details(host_code, cause, request_id))
+}
+
+fn host_error_body_with(details: String) -> String {
+    json!({
+        "errorCode": WRAPPED_HOST_ERROR,
+        "message": HOST_WRAPPER_MESSAGE,
+        "context": {"service": HOST_SERVICE},
+        "details": details,
+    })
+    .to_string()
+}
+
+fn host_details(host_code: &str, cause: &str, request_id: &str) -> String {
+    json!({
+        "response": {
+            "status": 400,
+            "data": {"request_id": request_id, "code": host_code, "message": cause},
+        },
+        "request": {"method": "post", "url": HOST_INTERNAL_PATH},
+    })
+    .to_string()
+}
+
+/// A request id for a refusal decided from its cause alone (FNV-1a, 32 bits in hex): the
+/// same refusal reads the same, as a check that needs no counter can give it.
+fn request_id_for(cause: &str) -> String {
+    let hash = cause.bytes().fold(0x811c_9dc5_u32, |hash, byte| {
+        (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
+    });
+    format!("{hash:08x}")
 }
 
 #[cfg(test)]
@@ -450,9 +517,12 @@ mod tests {
             problems.for_field(Field::Steps).unwrap().message,
             "Steps must be a whole number between 1 and 50."
         );
-        assert_eq!(err.error_code(), "INVALID_PARAMETERS");
+        assert_eq!(err.error_code(), "EXTERNAL_API_RESPONSE_WITH_ERROR");
         let details: Value = serde_json::from_str(&err.details().unwrap()).unwrap();
-        assert_eq!(details.as_array().unwrap().len(), 10);
+        let cause = details["response"]["data"]["message"].as_str().unwrap();
+        assert!(cause.contains("Steps must be a whole number between 1 and 50."));
+        let body: Value = serde_json::from_str(&err.error_body()).unwrap();
+        assert_eq!(body["context"]["service"], "black-forest-labs");
     }
 
     #[test]

@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::params::{ImageRef, check_image_ref};
+// The wrapper's `message` is canned ("a bit busy… try again shortly"); the cause is in
+// `details`.
+use crate::request::WRAPPED_HOST_ERROR;
 use crate::text::{one_line, sentence, truncate_chars};
 
 /// An asset path as the Asset API returned it, e.g.
@@ -59,16 +62,14 @@ impl Stage {
 }
 
 /// Credits as the response reports them for the key's team member.
+///
+/// `used` lags one request: the provider reports the total before this edit was charged.
+/// A "remaining" figure computed from it would overstate what is left, so none is offered;
+/// show `used` labelled as of the previous edit.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Credits {
     pub limit: f64,
     pub used: f64,
-}
-
-impl Credits {
-    pub fn remaining(&self) -> f64 {
-        (self.limit - self.used).max(0.0)
-    }
 }
 
 /// A finished edit.
@@ -123,12 +124,15 @@ pub enum ApiError {
     RateLimited,
     #[error("There are not enough 1min.ai credits left for this edit.")]
     InsufficientCredits,
-    /// `details` is the real cause when the provider nested one inside a JSON string.
-    #[error("{}", bad_request_sentence(.message, .details.as_deref()))]
+    /// A refusal of the request's content. `details` is the real cause read out of the
+    /// provider's `details` (internals such as request ids left out); `service` is the
+    /// model host that refused, from `context.service`.
+    #[error("{}", bad_request_sentence(.message, .details.as_deref(), .service.as_deref()))]
     BadRequest {
         code: Option<String>,
         message: String,
         details: Option<String>,
+        service: Option<String>,
     },
     /// `FAILURE`/`FAILED` inside a 200.
     #[error("{}", provider_failure_sentence(.code.as_deref(), .message.as_deref()))]
@@ -136,14 +140,20 @@ pub enum ApiError {
         code: Option<String>,
         message: Option<String>,
     },
-    #[error("The provider does not offer Flux 2 Flex image editing at this endpoint.")]
-    UnsupportedModel,
+    /// The provider refused the model itself (it did so live for a model its docs list).
+    /// `message` is its own words.
+    #[error("The provider does not accept the Flux 2 Flex model right now.")]
+    UnsupportedModel { message: Option<String> },
     /// `message` is the provider's text, or the title of an HTML error page.
     #[error("The provider's server had a problem (HTTP {status}).")]
     Server {
         status: u16,
         message: Option<String>,
     },
+    /// The CDN in front of the provider answered for it (Cloudflare's 520–524): its servers
+    /// were unreachable or too slow. An edit may still be running, and billing, behind it.
+    #[error("{}", gateway_sentence(*.status))]
+    Gateway { status: u16, stage: Stage },
     /// A body that could not be read, or lacked what every answer of its kind carries.
     #[error("The provider sent an answer flexedit could not read (HTTP {status}).")]
     Unexpected { status: u16, snippet: String },
@@ -166,15 +176,31 @@ pub enum ApiError {
 
 const CAUSE_MAX_CHARS: usize = 300;
 
-fn bad_request_sentence(message: &str, details: Option<&str>) -> String {
+fn bad_request_sentence(message: &str, details: Option<&str>, service: Option<&str>) -> String {
+    let who = match service.map(one_line).filter(|s| !s.is_empty()) {
+        Some(service) => format!(
+            "The model's host ({}) refused the request",
+            truncate_chars(&service, 60)
+        ),
+        None => "The provider refused the request".to_owned(),
+    };
     let cause = one_line(details.filter(|d| !d.trim().is_empty()).unwrap_or(message));
     if cause.is_empty() {
-        "The provider refused the request.".to_owned()
+        format!("{who}.")
     } else {
         format!(
-            "The provider refused the request: {}",
+            "{who}: {}",
             sentence(&truncate_chars(&cause, CAUSE_MAX_CHARS))
         )
+    }
+}
+
+fn gateway_sentence(status: u16) -> String {
+    match status {
+        522 | 524 => {
+            format!("The provider's gateway timed out waiting for its servers (HTTP {status}).")
+        }
+        _ => format!("The provider's gateway could not reach its servers (HTTP {status})."),
     }
 }
 
@@ -201,8 +227,9 @@ impl ApiError {
             Self::InsufficientCredits => "insufficient_credits",
             Self::BadRequest { .. } => "bad_request",
             Self::ProviderFailure { .. } => "provider_failure",
-            Self::UnsupportedModel => "unsupported_model",
+            Self::UnsupportedModel { .. } => "unsupported_model",
             Self::Server { .. } => "server",
+            Self::Gateway { .. } => "gateway",
             Self::Unexpected { .. } => "unexpected",
             Self::MissingResult => "missing_result",
             Self::TooLarge => "too_large",
@@ -226,11 +253,17 @@ impl ApiError {
                 code,
                 message,
                 details,
+                ..
             } => {
                 let words = format!("{message} {}", details.as_deref().unwrap_or_default())
                     .to_ascii_lowercase();
                 if code.as_deref() == Some("MISSING_REQUIRED_FIELDS") {
                     "Fill in the missing fields, then run again."
+                } else if ["megapixel", "too large", "larger than", "too big"]
+                    .iter()
+                    .any(|w| words.contains(w))
+                {
+                    "Use a smaller image (about 4 megapixels or less), then run again."
                 } else if words.contains("aspect") || words.contains("size") {
                     "Try “Match input image” as the aspect ratio, or a smaller image, then run again."
                 } else {
@@ -240,10 +273,16 @@ impl ApiError {
             Self::ProviderFailure { .. } => {
                 "Try again; if it keeps failing, reword the prompt or try another image."
             }
-            Self::UnsupportedModel => {
-                "Check the endpoint in Settings: it must be the 1min.ai API or a proxy in front of it."
+            Self::UnsupportedModel { .. } => {
+                "This is on the provider's side, not in your settings: try again later, or ask 1min.ai whether black-forest-labs/flux-2-flex is available to your account."
             }
             Self::Server { .. } => "Wait a moment, then try again.",
+            Self::Gateway {
+                stage: Stage::Edit, ..
+            } => {
+                "The edit may still be running behind the gateway and be billed: check your 1min.ai history before running it again."
+            }
+            Self::Gateway { .. } => "Wait a moment, then try again.",
             Self::Unexpected { .. } => {
                 "Check the endpoint in Settings; if it is right, try again later."
             }
@@ -281,17 +320,23 @@ impl ApiError {
     /// The provider's own words, verbatim, to show beside our sentence.
     pub fn provider_words(&self) -> Option<String> {
         match self {
+            // The sentence already quotes the cause found in `details`; beside it, only a
+            // top-level message that says something else. The wrapper's canned "busy, try
+            // again" message is left out: it contradicts the cause.
             Self::BadRequest {
-                message, details, ..
-            } => match details
-                .as_deref()
-                .filter(|d| !d.is_empty() && *d != message)
-            {
-                Some(d) if message.is_empty() => Some(d.to_owned()),
-                Some(d) => Some(format!("{message} — {d}")),
-                None => Some(message.clone()).filter(|m| !m.is_empty()),
-            },
+                code,
+                message,
+                details,
+                ..
+            } => {
+                let canned = details.is_some() && code.as_deref() == Some(WRAPPED_HOST_ERROR);
+                let repeated = details
+                    .as_deref()
+                    .is_some_and(|d| d.contains(message.as_str()));
+                (!canned && !repeated && !message.trim().is_empty()).then(|| message.clone())
+            }
             Self::ProviderFailure { code, message } => message.clone().or_else(|| code.clone()),
+            Self::UnsupportedModel { message } => message.clone(),
             Self::Server { message, .. } => message.clone(),
             Self::Unexpected { snippet, .. } => Some(snippet.clone()).filter(|s| !s.is_empty()),
             _ => None,
@@ -306,6 +351,7 @@ impl ApiError {
                 *stage != Stage::Upload
             }
             Self::Server { .. } | Self::MissingResult => true,
+            Self::Gateway { stage, .. } => *stage != Stage::Upload,
             // A 2xx that could not be read most likely carried a finished edit.
             Self::Unexpected { status, .. } => !(400..500).contains(status),
             _ => false,
@@ -319,12 +365,13 @@ impl ApiError {
             Self::Unauthorized
             | Self::InsufficientCredits
             | Self::BadRequest { .. }
-            | Self::UnsupportedModel
+            | Self::UnsupportedModel { .. }
             | Self::TooLarge => false,
             Self::Unexpected { status, .. } => !(400..500).contains(status),
             Self::RateLimited
             | Self::ProviderFailure { .. }
             | Self::Server { .. }
+            | Self::Gateway { .. }
             | Self::MissingResult
             | Self::Network { .. }
             | Self::Timeout { .. }
@@ -347,7 +394,7 @@ impl ApiError {
 /// `asset.key`.
 pub fn parse_asset_upload(status: u16, body: &str) -> Result<AssetPath, ApiError> {
     if !(200..300).contains(&status) {
-        return Err(error_for_status(status, body));
+        return Err(error_for_status(status, body, Stage::Upload));
     }
     let parsed = read_body(body);
     let Body::Json(value) = &parsed else {
@@ -377,7 +424,7 @@ pub fn parse_asset_upload(status: u16, body: &str) -> Result<AssetPath, ApiError
 /// Reads the answer of `POST /api/features`. `aiRecord.status` decides, even on a 200.
 pub fn parse_edit_response(status: u16, body: &str) -> EditOutcome {
     if !(200..300).contains(&status) {
-        return EditOutcome::Failed(error_for_status(status, body));
+        return EditOutcome::Failed(error_for_status(status, body, Stage::Edit));
     }
     let parsed = read_body(body);
     let Body::Json(value) = &parsed else {
@@ -452,21 +499,33 @@ fn success(value: &Value, record: &Value, uuid: Option<String>) -> EditOutcome {
     })
 }
 
+/// A failed record's reason, wherever the provider put it: `resultObject.code`, a message in
+/// `aiRecordDetail.errorMessage`, a message string as `resultObject[0]`, or the usual
+/// error fields on the record.
 fn failure(record: &Value) -> ApiError {
-    let result = record.pointer("/aiRecordDetail/resultObject");
-    let pick = |paths: &[&str]| {
-        paths.iter().find_map(|p| {
-            result
-                .and_then(|r| r.pointer(p))
-                .or_else(|| record.pointer(p))
-                .and_then(|v| non_empty_str(Some(v)))
-                .map(str::to_owned)
-        })
-    };
+    let detail = record.get("aiRecordDetail");
+    let result = detail.and_then(|d| d.get("resultObject"));
+    let code = ["/code", "/errorCode", "/error/code"].iter().find_map(|p| {
+        code_word(result.and_then(|r| r.pointer(p))).or_else(|| code_word(record.pointer(p)))
+    });
+    // Every place is read as a message position, so that a string there is the reason and
+    // an object there is searched for one.
+    let places = [
+        detail.and_then(|d| d.get("errorMessage")),
+        record.get("errorMessage"),
+        result,
+        record.get("message"),
+        record.get("error"),
+    ];
+    let message = places
+        .into_iter()
+        .flatten()
+        .find_map(|place| causes(place, true));
     let shape = ErrorShape {
-        code: pick(&["/code", "/errorCode", "/error/code"]),
-        message: pick(&["/message", "/error/message", "/error", "/errorMessage"]),
+        code,
+        message,
         details: None,
+        service: None,
     };
     known_error(&shape).unwrap_or(ApiError::ProviderFailure {
         code: shape.code,
@@ -597,8 +656,10 @@ impl Body {
     /// What of the body may be shown to a person: never HTML markup.
     fn snippet(&self) -> String {
         match self {
-            Self::Json(v) => without_markup(&truncate_chars(&v.to_string(), SNIPPET_MAX_CHARS))
-                .unwrap_or_else(|| "a JSON document".to_owned()),
+            Self::Json(v) => {
+                without_markup(&truncate_chars(&redacted(v).to_string(), SNIPPET_MAX_CHARS))
+                    .unwrap_or_else(|| "a JSON document".to_owned())
+            }
             Self::Html { title: Some(t) } => t.clone(),
             Self::Html { title: None } => "an HTML page".to_owned(),
             Self::Text(t) => t.clone(),
@@ -660,25 +721,22 @@ struct ErrorShape {
     code: Option<String>,
     message: Option<String>,
     details: Option<String>,
+    service: Option<String>,
 }
 
 impl ErrorShape {
     fn read(value: &Value) -> Self {
-        let text = |paths: &[&str]| {
+        let first = |paths: &[&str]| {
             paths
                 .iter()
-                .find_map(|p| non_empty_str(value.pointer(p)))
-                .and_then(without_markup)
+                .find_map(|p| value.pointer(p).and_then(|v| causes(v, true)))
         };
-        let details = ["/details", "/error/details"]
-            .iter()
-            .find_map(|p| value.pointer(p))
-            .and_then(details_text)
-            .and_then(|d| without_markup(&d));
+        let word = |paths: &[&str]| paths.iter().find_map(|p| code_word(value.pointer(p)));
         Self {
-            code: text(&["/errorCode", "/code", "/error/code", "/error/errorCode"]),
-            message: text(&["/message", "/error/message", "/error", "/msg"]),
-            details,
+            code: word(&["/errorCode", "/code", "/error/code", "/error/errorCode"]),
+            message: first(&["/message", "/error/message", "/error", "/msg"]),
+            details: first(&["/details", "/error/details"]),
+            service: word(&["/context/service"]),
         }
     }
 
@@ -690,42 +748,153 @@ impl ErrorShape {
     }
 }
 
-/// `details` may be a JSON document inside a string that holds the real cause; take its
-/// message, or every message of an array of them.
-fn details_text(details: &Value) -> Option<String> {
-    let found = match details {
-        Value::String(s) => match serde_json::from_str::<Value>(s) {
-            Ok(inner @ (Value::Object(_) | Value::Array(_))) => {
-                inner_message(&inner, 0).or_else(|| Some(s.clone()))
-            }
-            _ => Some(s.clone()),
-        },
-        other => inner_message(other, 0).or_else(|| Some(other.to_string())),
-    };
-    found.filter(|d| !d.trim().is_empty())
-}
-
-fn inner_message(v: &Value, depth: u8) -> Option<String> {
-    // Providers nest errors a level or two; deeper than that is not a message any more.
-    if depth > 3 {
+/// A code or a name (`errorCode`, `context.service`) as it may be shown: one short line of
+/// text; a document in its place (JSON or an HTML page) is no code.
+fn code_word(value: Option<&Value>) -> Option<String> {
+    let text = non_empty_str(value)?;
+    if inner_json(text).is_some() || holds_html_document(&text.to_ascii_lowercase()) {
         return None;
     }
-    match v {
-        Value::String(s) => match serde_json::from_str::<Value>(s) {
-            Ok(inner @ (Value::Object(_) | Value::Array(_))) => inner_message(&inner, depth + 1),
-            _ => Some(s.clone()).filter(|s| !s.trim().is_empty()),
-        },
-        Value::Object(o) => ["message", "error", "detail", "details"]
-            .iter()
-            .find_map(|k| o.get(*k).and_then(|m| inner_message(m, depth + 1))),
-        Value::Array(items) => {
-            let messages: Vec<String> = items
-                .iter()
-                .filter_map(|i| inner_message(i, depth + 1))
-                .collect();
-            (!messages.is_empty()).then(|| messages.join("; "))
+    Some(truncate_chars(&one_line(text), 80))
+}
+
+/// Keys under which the provider, or the host behind it, keeps what a person must never
+/// see: request ids, the host's own request (method, internal URL, headers), stack traces.
+/// Compared without case, `_` or `-`.
+const INTERNAL_KEYS: [&str; 10] = [
+    "requestid",
+    "request",
+    "traceid",
+    "correlationid",
+    "headers",
+    "config",
+    "stack",
+    "stacktrace",
+    "url",
+    "path",
+];
+
+/// Keys that hold a message for people, in the order they are preferred.
+const MESSAGE_KEYS: [&str; 8] = [
+    "message",
+    "errormessage",
+    "msg",
+    "error",
+    "detail",
+    "details",
+    "description",
+    "reason",
+];
+
+fn key_is(key: &str, list: &[&str]) -> bool {
+    let folded: String = key
+        .chars()
+        .filter(|c| *c != '_' && *c != '-')
+        .flat_map(char::to_lowercase)
+        .collect();
+    list.contains(&folded.as_str())
+}
+
+/// Strings that hold JSON are read as far down as this; deeper is not a message any more,
+/// and the bound keeps a hostile body from exhausting the stack.
+const MAX_DEPTH: u8 = 24;
+
+/// The messages for people in a value from the provider, each once, joined with "; ":
+/// one walk over any JSON, strings that hold JSON included. In a message position (the
+/// value of `message`, `details`, …, or the place a caller names) a string is a message;
+/// elsewhere only the message keys count, and internals are never entered. An object's
+/// own messages win over those deeper inside it.
+fn causes(value: &Value, message_position: bool) -> Option<String> {
+    let mut found = Vec::new();
+    walk(value, message_position, 0, &mut found);
+    let mut unique: Vec<String> = Vec::new();
+    for message in found {
+        if let Some(clean) = without_markup(&one_line(&message)).filter(|m| !m.is_empty())
+            && !unique.contains(&clean)
+        {
+            unique.push(clean);
         }
-        _ => None,
+    }
+    (!unique.is_empty()).then(|| unique.join("; "))
+}
+
+fn walk(value: &Value, message_position: bool, depth: u8, found: &mut Vec<String>) {
+    if depth > MAX_DEPTH {
+        return;
+    }
+    match value {
+        Value::String(text) => match inner_json(text) {
+            Some(inner) => walk(&inner, message_position, depth + 1, found),
+            None if message_position && !text.trim().is_empty() => found.push(text.clone()),
+            None => {}
+        },
+        Value::Array(items) => {
+            for item in items {
+                walk(item, message_position, depth + 1, found);
+            }
+        }
+        Value::Object(fields) => {
+            let before = found.len();
+            for key in MESSAGE_KEYS {
+                for (name, inner) in fields {
+                    if key_is(name, &[key]) {
+                        walk(inner, true, depth + 1, found);
+                    }
+                }
+            }
+            if found.len() == before {
+                for (name, inner) in fields {
+                    if !key_is(name, &INTERNAL_KEYS) && !key_is(name, &MESSAGE_KEYS) {
+                        walk(inner, false, depth + 1, found);
+                    }
+                }
+            }
+        }
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
+}
+
+/// A JSON document held in a string, as the provider nests its host's errors: an object,
+/// an array, or a string encoded once more (which may hold the next document).
+fn inner_json(text: &str) -> Option<Value> {
+    let trimmed = text.trim();
+    if !trimmed.starts_with(['{', '[', '"']) {
+        return None;
+    }
+    serde_json::from_str::<Value>(trimmed)
+        .ok()
+        .filter(|v| v.is_object() || v.is_array() || v.is_string())
+}
+
+/// The value without what lies under internal keys, nested JSON strings included, for the
+/// snippet of an answer that could not be read otherwise.
+fn redacted(value: &Value) -> Value {
+    redacted_from(value, 0)
+}
+
+fn redacted_from(value: &Value, depth: u8) -> Value {
+    if depth > MAX_DEPTH {
+        return Value::Null;
+    }
+    match value {
+        Value::String(text) => match inner_json(text) {
+            Some(inner) => Value::String(redacted_from(&inner, depth + 1).to_string()),
+            None => value.clone(),
+        },
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|item| redacted_from(item, depth + 1))
+                .collect(),
+        ),
+        Value::Object(fields) => Value::Object(
+            fields
+                .iter()
+                .filter(|(name, _)| !key_is(name, &INTERNAL_KEYS))
+                .map(|(name, inner)| (name.clone(), redacted_from(inner, depth + 1)))
+                .collect(),
+        ),
+        other => other.clone(),
     }
 }
 
@@ -748,7 +917,9 @@ fn known_error(shape: &ErrorShape) -> Option<ApiError> {
         return Some(ApiError::InsufficientCredits);
     }
     if code == "UNSUPPORTED_MODEL" {
-        return Some(ApiError::UnsupportedModel);
+        return Some(ApiError::UnsupportedModel {
+            message: shape.message.clone(),
+        });
     }
     if matches!(
         code.as_str(),
@@ -774,14 +945,16 @@ fn known_error(shape: &ErrorShape) -> Option<ApiError> {
 
 /// An error shape that arrived with a 2xx.
 fn error_in_success(shape: &ErrorShape) -> ApiError {
+    // `details` holds the cause when there is one; the message beside it may be canned.
     known_error(shape).unwrap_or_else(|| ApiError::ProviderFailure {
         code: shape.code.clone(),
-        message: shape.message.clone().or_else(|| shape.details.clone()),
+        message: shape.details.clone().or_else(|| shape.message.clone()),
     })
 }
 
-/// Maps an HTTP error status and its body, whatever shape the body has.
-fn error_for_status(status: u16, body: &str) -> ApiError {
+/// Maps an HTTP error status and its body, whatever shape the body has. `stage` is the call
+/// it answered, which decides whether an edit may still be running behind a gateway.
+fn error_for_status(status: u16, body: &str, stage: Stage) -> ApiError {
     let parsed = read_body(body);
     let shape = match &parsed {
         Body::Json(v) => ErrorShape::read(v),
@@ -808,6 +981,8 @@ fn error_for_status(status: u16, body: &str) -> ApiError {
         402 => ApiError::InsufficientCredits,
         413 => ApiError::TooLarge,
         429 => ApiError::RateLimited,
+        // Cloudflare's own statuses: its page says nothing the provider said.
+        520..=524 => ApiError::Gateway { status, stage },
         500..=599 => ApiError::Server {
             status,
             message: match &parsed {
@@ -817,7 +992,7 @@ fn error_for_status(status: u16, body: &str) -> ApiError {
         },
         400..=499
             if matches!(parsed, Body::Json(_))
-                && (shape.message.is_some() || shape.code.is_some()) =>
+                && (shape.message.is_some() || shape.code.is_some() || shape.details.is_some()) =>
         {
             ApiError::BadRequest {
                 message: shape
@@ -827,6 +1002,7 @@ fn error_for_status(status: u16, body: &str) -> ApiError {
                     .unwrap_or_default(),
                 code: shape.code,
                 details: shape.details,
+                service: shape.service,
             }
         }
         _ => ApiError::Unexpected {
@@ -917,52 +1093,64 @@ mod tests {
 
     #[test]
     fn status_codes_map_to_errors() {
-        assert_eq!(error_for_status(401, ""), ApiError::Unauthorized);
-        assert_eq!(error_for_status(403, "{}"), ApiError::Unauthorized);
-        assert_eq!(error_for_status(402, ""), ApiError::InsufficientCredits);
         assert_eq!(
-            error_for_status(413, "<html>too big</html>"),
-            ApiError::TooLarge
+            error_for_status(401, "", Stage::Edit),
+            ApiError::Unauthorized
         );
-        assert_eq!(error_for_status(429, "slow down"), ApiError::RateLimited);
         assert_eq!(
-            error_for_status(429, r#"{"errorCode":"INSUFFICIENT_CREDITS"}"#),
+            error_for_status(403, "{}", Stage::Edit),
+            ApiError::Unauthorized
+        );
+        assert_eq!(
+            error_for_status(402, "", Stage::Edit),
             ApiError::InsufficientCredits
         );
         assert_eq!(
-            error_for_status(503, "Service Unavailable"),
+            error_for_status(413, "<html>too big</html>", Stage::Edit),
+            ApiError::TooLarge
+        );
+        assert_eq!(
+            error_for_status(429, "slow down", Stage::Edit),
+            ApiError::RateLimited
+        );
+        assert_eq!(
+            error_for_status(429, r#"{"errorCode":"INSUFFICIENT_CREDITS"}"#, Stage::Edit),
+            ApiError::InsufficientCredits
+        );
+        assert_eq!(
+            error_for_status(503, "Service Unavailable", Stage::Edit),
             ApiError::Server {
                 status: 503,
                 message: Some("Service Unavailable".into())
             }
         );
         assert_eq!(
-            error_for_status(404, "<!doctype html><title>Not Found</title>"),
+            error_for_status(404, "<!doctype html><title>Not Found</title>", Stage::Edit),
             ApiError::Unexpected {
                 status: 404,
                 snippet: "Not Found".into()
             }
         );
         assert_eq!(
-            error_for_status(400, r#"{"message":"Invalid API key"}"#),
+            error_for_status(400, r#"{"message":"Invalid API key"}"#, Stage::Edit),
             ApiError::Unauthorized
         );
         assert_eq!(
-            error_for_status(500, r#"{"message":"Invalid API key"}"#),
+            error_for_status(500, r#"{"message":"Invalid API key"}"#, Stage::Edit),
             ApiError::Server {
                 status: 500,
                 message: Some("Invalid API key".into())
             }
         );
         assert_eq!(
-            error_for_status(418, "no"),
+            error_for_status(418, "no", Stage::Edit),
             ApiError::Unexpected {
                 status: 418,
                 snippet: "no".into()
             }
         );
         assert_eq!(
-            error_for_status(302, ""),
+            error_for_status(302, "", Stage::Edit),
             ApiError::Unexpected {
                 status: 302,
                 snippet: String::new()
@@ -972,12 +1160,13 @@ mod tests {
 
     #[test]
     fn details_nested_in_strings() {
-        let d = |s: &str| details_text(&serde_json::from_str::<Value>(s).unwrap());
+        let d = |s: &str| causes(&serde_json::from_str::<Value>(s).unwrap(), true);
         assert_eq!(d(r#""plain words""#), Some("plain words".into()));
         assert_eq!(d(r#""{\"message\":\"inner\"}""#), Some("inner".into()));
-        assert_eq!(d(r#""{\"status\":400}""#), Some(r#"{"status":400}"#.into()));
+        // JSON without any message says nothing a person can use.
+        assert_eq!(d(r#""{\"status\":400}""#), None);
         assert_eq!(
-            d(r#""[{\"message\":\"a\"},{\"message\":\"b\"}]""#),
+            d(r#""[{\"message\":\"a\"},{\"message\":\"b\"},{\"message\":\"a\"}]""#),
             Some("a; b".into())
         );
         assert_eq!(
@@ -986,7 +1175,63 @@ mod tests {
         );
         assert_eq!(d(r#"{"message":"object"}"#), Some("object".into()));
         assert_eq!(d(r#""""#), None);
-        assert_eq!(d("null"), Some("null".into()));
+        assert_eq!(d("null"), None);
+        // Strings holding JSON holding strings holding JSON, internals skipped on the way.
+        let inner = r#"{"request_id":"r-1","data":{"message":"the cause"}}"#;
+        let middle = serde_json::json!({"request": {"url": "/internal"}, "response": inner});
+        let outer = Value::String(middle.to_string());
+        assert_eq!(causes(&outer, true), Some("the cause".into()));
+        // An object's own message wins over what lies deeper.
+        assert_eq!(
+            d(r#"{"message":"top","data":{"message":"deep"}}"#),
+            Some("top".into())
+        );
+        // A message quoted as an HTML page shows its title only.
+        assert_eq!(
+            d(r#""<html><title>522 Connection timed out</title></html>""#),
+            Some("522 Connection timed out".into())
+        );
+    }
+
+    #[test]
+    fn snippets_leave_internals_out() {
+        let body = r#"{"weird":true,"request_id":"r-7","nested":"{\"request\":{\"url\":\"/secret\"},\"ok\":1}"}"#;
+        let EditOutcome::Failed(ApiError::Unexpected { snippet, .. }) =
+            parse_edit_response(200, body)
+        else {
+            panic!("expected an unreadable answer")
+        };
+        assert!(!snippet.contains("r-7"), "{snippet}");
+        assert!(!snippet.contains("/secret"), "{snippet}");
+        assert!(snippet.contains("weird"), "{snippet}");
+    }
+
+    #[test]
+    fn cloudflare_pages_read_as_the_gateway() {
+        let page = "<!DOCTYPE html><html><head><title>api.1min.ai | 522: Connection timed out</title></head><body>cloudflare</body></html>";
+        let EditOutcome::Failed(edit) = parse_edit_response(522, page) else {
+            panic!("expected failure")
+        };
+        assert_eq!(
+            edit,
+            ApiError::Gateway {
+                status: 522,
+                stage: Stage::Edit
+            }
+        );
+        assert_eq!(
+            edit.to_string(),
+            "The provider's gateway timed out waiting for its servers (HTTP 522)."
+        );
+        assert!(edit.may_have_billed());
+        assert!(edit.next_step().contains("may still be running"));
+        let upload = parse_asset_upload(521, page).unwrap_err();
+        assert_eq!(
+            upload.to_string(),
+            "The provider's gateway could not reach its servers (HTTP 521)."
+        );
+        assert!(!upload.may_have_billed());
+        assert!(!upload.next_step().contains("billed"));
     }
 
     #[test]
@@ -995,16 +1240,14 @@ mod tests {
             code: None,
             message: "Bad".into(),
             details: Some("The size does not match the required aspect ratio".into()),
+            service: None,
         };
         assert_eq!(
             e.to_string(),
             "The provider refused the request: The size does not match the required aspect ratio."
         );
         assert!(e.next_step().contains("aspect ratio"));
-        assert_eq!(
-            e.provider_words().unwrap(),
-            "Bad — The size does not match the required aspect ratio"
-        );
+        assert_eq!(e.provider_words().unwrap(), "Bad");
         let all = [
             ApiError::Unauthorized,
             ApiError::RateLimited,
@@ -1014,10 +1257,14 @@ mod tests {
                 code: Some("X".into()),
                 message: None,
             },
-            ApiError::UnsupportedModel,
+            ApiError::UnsupportedModel { message: None },
             ApiError::Server {
                 status: 502,
                 message: None,
+            },
+            ApiError::Gateway {
+                status: 524,
+                stage: Stage::Edit,
             },
             ApiError::Unexpected {
                 status: 200,
@@ -1071,7 +1318,8 @@ mod tests {
             !ApiError::BadRequest {
                 code: None,
                 message: String::new(),
-                details: None
+                details: None,
+                service: None,
             }
             .may_have_billed()
         );

@@ -1,4 +1,10 @@
-//! Every shape of the contract's fixtures maps to its expected outcome.
+//! Every shape of the contract's fixtures maps to its expected outcome, and every failure
+//! to the sentence a person reads.
+//!
+//! `fixtures/` holds the contract's bodies, plus a few written from the shapes the contract
+//! describes without a captured body (`edit-failure-error-message.json`,
+//! `edit-failure-result-message.json`, `edit-failure-unsupported-model.json`,
+//! `edit-success-completed.json`, `error-522.html`).
 
 use flexedit_api::{
     ApiError, AspectRatio, Credits, EditOutcome, EditParams, EditRequest, Field, MODEL,
@@ -178,7 +184,6 @@ fn edit_success_with_credits() {
             used: 123_450.0
         })
     );
-    assert_eq!(result.credits.unwrap().remaining(), 376_550.0);
     // 2026-04-02T09:12:44Z plus an hour.
     assert_eq!(result.expires_at, Some(1_775_121_164 + 3600));
     assert_eq!(
@@ -197,14 +202,6 @@ fn edit_success_with_credits() {
 }
 
 #[test]
-fn edit_failure_for_credits() {
-    assert_eq!(
-        parse_edit_response(200, fixture!("edit-failure-credits.json")),
-        EditOutcome::Failed(ApiError::InsufficientCredits)
-    );
-}
-
-#[test]
 fn edit_processing() {
     assert_eq!(
         parse_edit_response(200, fixture!("edit-processing.json")),
@@ -212,94 +209,246 @@ fn edit_processing() {
             uuid: Some("e5f6a7b8-0000-4000-8000-000000000003".into())
         }
     );
+    assert_eq!(
+        parse_edit_response(200, fixture!("edit-async-accepted.json")),
+        EditOutcome::Processing {
+            uuid: Some("b7c8d9e0-1111-4000-8000-00000000a51c".into())
+        }
+    );
 }
 
 #[test]
-fn error_400_with_details_in_a_string() {
-    let EditOutcome::Failed(err) =
-        parse_edit_response(400, fixture!("error-400-details-string.json"))
+fn completed_is_a_success() {
+    let EditOutcome::Succeeded(result) =
+        parse_edit_response(200, fixture!("edit-success-completed.json"))
     else {
-        panic!("expected failure")
+        panic!("expected success")
     };
     assert_eq!(
-        err,
-        ApiError::BadRequest {
-            code: Some("EXTERNAL_API_RESPONSE_WITH_ERROR".into()),
-            message: "The service is a bit busy right now, please try again shortly".into(),
-            details: Some("The size does not match the required aspect ratio".into()),
-        }
+        result.storage_paths,
+        ["images/2026_03_27_10_11_05_000_a_edit.png"]
+    );
+    assert_eq!(result.prompt_object.unwrap()["seed"], 7);
+}
+
+/// What a person is shown of a failure: the sentence, the next step, and the provider's
+/// own words when the page quotes them.
+struct Shown {
+    kind: &'static str,
+    sentence: String,
+    next_step: &'static str,
+    provider_words: Option<String>,
+    may_have_billed: bool,
+    retry: bool,
+}
+
+fn shown(err: &ApiError) -> Shown {
+    Shown {
+        kind: err.kind(),
+        sentence: err.to_string(),
+        next_step: err.next_step(),
+        provider_words: err.provider_words(),
+        may_have_billed: err.may_have_billed(),
+        retry: err.is_retryable(),
+    }
+}
+
+fn edit_failure(status: u16, body: &str) -> Shown {
+    match parse_edit_response(status, body) {
+        EditOutcome::Failed(err) => shown(&err),
+        other => panic!("expected a failure, got {other:?}"),
+    }
+}
+
+/// Everything a person could read, to check that no internal id or path is in it.
+fn all_text(s: &Shown) -> String {
+    format!(
+        "{} {} {}",
+        s.sentence,
+        s.next_step,
+        s.provider_words.as_deref().unwrap_or_default()
+    )
+}
+
+#[test]
+fn nested_details_show_the_real_cause_and_no_internals() {
+    let s = edit_failure(400, fixture!("error-400-details-nested.json"));
+    assert_eq!(s.kind, "bad_request");
+    assert_eq!(
+        s.sentence,
+        "The model's host (black-forest-labs) refused the request: Input image is 6000x4000; images larger than 4 megapixels are not accepted."
     );
     assert_eq!(
-        err.to_string(),
+        s.next_step,
+        "Use a smaller image (about 4 megapixels or less), then run again."
+    );
+    // The canned "busy, try again shortly" contradicts the cause: it is not shown.
+    assert_eq!(s.provider_words, None);
+    assert!(!s.retry, "a parameter problem: trying again never helps");
+    assert!(!s.may_have_billed);
+    let text = all_text(&s);
+    for internal in [
+        "7f3a91c2",
+        "/v1/internal",
+        "request_id",
+        "busy",
+        "try again",
+    ] {
+        assert!(!text.contains(internal), "{internal} shown in: {text}");
+    }
+}
+
+#[test]
+fn details_in_a_string() {
+    let s = edit_failure(400, fixture!("error-400-details-string.json"));
+    assert_eq!(s.kind, "bad_request");
+    assert_eq!(
+        s.sentence,
         "The provider refused the request: The size does not match the required aspect ratio."
     );
     assert_eq!(
-        err.provider_words().unwrap(),
-        "The service is a bit busy right now, please try again shortly — The size does not match the required aspect ratio"
+        s.next_step,
+        "Try “Match input image” as the aspect ratio, or a smaller image, then run again."
     );
-    assert!(err.next_step().contains("aspect ratio"));
-    assert!(!err.is_retryable());
-    assert!(!err.may_have_billed());
-    assert_eq!(err.kind(), "bad_request");
+    assert_eq!(s.provider_words, None);
+    assert!(!s.retry);
+    assert!(!s.may_have_billed);
 }
 
 #[test]
-fn error_400_missing_fields() {
-    let EditOutcome::Failed(err) =
-        parse_edit_response(400, fixture!("error-400-missing-fields.json"))
-    else {
-        panic!("expected failure")
-    };
+fn missing_fields_show_each_message_once() {
+    let s = edit_failure(400, fixture!("error-400-missing-fields.json"));
     assert_eq!(
-        err,
-        ApiError::BadRequest {
-            code: Some("MISSING_REQUIRED_FIELDS".into()),
-            message: "Missing required fields: prompt".into(),
-            details: Some("prompt is required".into()),
-        }
+        s.sentence,
+        "The provider refused the request: prompt is required."
+    );
+    assert_eq!(s.next_step, "Fill in the missing fields, then run again.");
+    assert_eq!(
+        s.provider_words.as_deref(),
+        Some("Missing required fields: prompt")
+    );
+    // The same message twice in the array is shown once.
+    let twice = r#"{"errorCode":"MISSING_REQUIRED_FIELDS","message":"Missing required fields: prompt, imageUrl","details":"[{\"field\":\"prompt\",\"message\":\"prompt is required\"},{\"field\":\"imageUrl\",\"message\":\"imageUrl is required\"},{\"field\":\"prompt\",\"message\":\"prompt is required\"}]"}"#;
+    assert_eq!(
+        edit_failure(400, twice).sentence,
+        "The provider refused the request: prompt is required; imageUrl is required."
+    );
+}
+
+#[test]
+fn unsupported_model_keeps_the_providers_words() {
+    let s = edit_failure(400, fixture!("error-400-unsupported-model.json"));
+    assert_eq!(s.kind, "unsupported_model");
+    assert_eq!(
+        s.sentence,
+        "The provider does not accept the Flux 2 Flex model right now."
     );
     assert_eq!(
-        err.next_step(),
-        "Fill in the missing fields, then run again."
+        s.provider_words.as_deref(),
+        Some("Model this-model-does-not-exist is not supported")
     );
+    assert!(
+        s.next_step
+            .contains("provider's side, not in your settings")
+    );
+    assert!(!s.next_step.contains("endpoint"));
+    // The same code inside a 200 record.
+    let record = edit_failure(200, fixture!("edit-failure-unsupported-model.json"));
+    assert_eq!(record.kind, "unsupported_model");
+    assert_eq!(record.provider_words, None);
 }
 
 #[test]
-fn error_400_unsupported_model() {
-    let outcome = parse_edit_response(400, fixture!("error-400-unsupported-model.json"));
-    assert_eq!(outcome, EditOutcome::Failed(ApiError::UnsupportedModel));
-}
-
-#[test]
-fn error_502_html_page() {
-    let EditOutcome::Failed(err) = parse_edit_response(502, fixture!("error-502.html")) else {
-        panic!("expected failure")
-    };
+fn failure_reasons_wherever_the_provider_puts_them() {
+    let credits = edit_failure(200, fixture!("edit-failure-credits.json"));
+    assert_eq!(credits.kind, "insufficient_credits");
     assert_eq!(
-        err,
-        ApiError::Server {
-            status: 502,
-            message: Some("502 Bad Gateway".into())
-        }
+        credits.sentence,
+        "There are not enough 1min.ai credits left for this edit."
     );
-    let shown = format!("{err} {}", err.provider_words().unwrap());
-    assert!(!shown.contains('<'), "no HTML reaches people: {shown}");
-    assert!(err.may_have_billed());
-    assert!(err.is_retryable());
+    assert!(!credits.retry);
+
+    let moderated = edit_failure(200, fixture!("edit-failure-error-message.json"));
+    assert_eq!(moderated.kind, "provider_failure");
+    assert_eq!(
+        moderated.sentence,
+        "The provider could not complete the edit: The request was flagged by the content moderation filter."
+    );
+    assert_eq!(
+        moderated.provider_words.as_deref(),
+        Some("The request was flagged by the content moderation filter.")
+    );
+
+    let undecodable = edit_failure(200, fixture!("edit-failure-result-message.json"));
+    assert_eq!(undecodable.kind, "provider_failure");
+    assert_eq!(
+        undecodable.sentence,
+        "The provider could not complete the edit: Image generation failed: the input image could not be decoded."
+    );
 }
 
 #[test]
-fn error_plain_message_401() {
-    let outcome = parse_edit_response(401, fixture!("error-plain-message.json"));
-    assert_eq!(outcome, EditOutcome::Failed(ApiError::Unauthorized));
+fn cdn_pages() {
+    let bad_gateway = edit_failure(502, fixture!("error-502.html"));
+    assert_eq!(bad_gateway.kind, "server");
+    assert_eq!(
+        bad_gateway.sentence,
+        "The provider's server had a problem (HTTP 502)."
+    );
+    assert_eq!(
+        bad_gateway.provider_words.as_deref(),
+        Some("502 Bad Gateway")
+    );
+    assert!(bad_gateway.may_have_billed);
+    assert!(bad_gateway.retry);
+    assert!(!all_text(&bad_gateway).contains('<'));
+
+    let timed_out = edit_failure(522, fixture!("error-522.html"));
+    assert_eq!(timed_out.kind, "gateway");
+    assert_eq!(
+        timed_out.sentence,
+        "The provider's gateway timed out waiting for its servers (HTTP 522)."
+    );
+    assert_eq!(
+        timed_out.next_step,
+        "The edit may still be running behind the gateway and be billed: check your 1min.ai history before running it again."
+    );
+    assert!(timed_out.may_have_billed);
+    assert!(!all_text(&timed_out).contains("Ray ID"));
+    for status in [520, 521, 523] {
+        assert_eq!(
+            edit_failure(status, fixture!("error-522.html")).sentence,
+            format!("The provider's gateway could not reach its servers (HTTP {status}).")
+        );
+    }
+    assert_eq!(
+        edit_failure(524, "").sentence,
+        "The provider's gateway timed out waiting for its servers (HTTP 524)."
+    );
 }
 
 #[test]
-fn error_success_false_401() {
-    let outcome = parse_edit_response(401, fixture!("error-success-false.json"));
-    assert_eq!(outcome, EditOutcome::Failed(ApiError::Unauthorized));
-    let outcome = parse_edit_response(403, fixture!("error-success-false.json"));
-    assert_eq!(outcome, EditOutcome::Failed(ApiError::Unauthorized));
+fn keys_refused() {
+    for (status, body) in [
+        (401, fixture!("error-plain-message.json")),
+        (401, fixture!("error-success-false.json")),
+        (403, fixture!("error-success-false.json")),
+    ] {
+        let s = edit_failure(status, body);
+        assert_eq!(s.kind, "unauthorized");
+        assert_eq!(s.sentence, "The provider refused the API key.");
+        assert!(s.next_step.contains("API key in Settings"));
+    }
+}
+
+#[test]
+fn an_unknown_record_is_not_a_result() {
+    let s = edit_failure(200, fixture!("result-unknown.json"));
+    assert_eq!(s.kind, "unexpected");
+    assert_eq!(
+        s.sentence,
+        "The provider sent an answer flexedit could not read (HTTP 200)."
+    );
 }
 
 #[test]
@@ -307,26 +456,50 @@ fn every_fixture_parses_without_surprises() {
     let all = [
         fixture!("asset-upload-key-only.json"),
         fixture!("asset-upload.json"),
+        fixture!("edit-async-accepted.json"),
         fixture!("edit-failure-credits.json"),
+        fixture!("edit-failure-error-message.json"),
+        fixture!("edit-failure-result-message.json"),
+        fixture!("edit-failure-unsupported-model.json"),
         fixture!("edit-processing.json"),
         fixture!("edit-request.json"),
+        fixture!("edit-success-completed.json"),
         fixture!("edit-success-credits.json"),
         fixture!("edit-success.json"),
+        fixture!("error-400-details-nested.json"),
         fixture!("error-400-details-string.json"),
         fixture!("error-400-missing-fields.json"),
         fixture!("error-400-unsupported-model.json"),
         fixture!("error-502.html"),
+        fixture!("error-522.html"),
         fixture!("error-plain-message.json"),
         fixture!("error-success-false.json"),
+        fixture!("result-unknown.json"),
     ];
     for body in all {
-        for status in [200, 400, 401, 402, 403, 404, 413, 429, 500, 502, 504] {
+        for status in [
+            200, 400, 401, 402, 403, 404, 413, 429, 500, 502, 504, 520, 522, 524,
+        ] {
             if let EditOutcome::Failed(e) = parse_edit_response(status, body) {
-                assert!(!e.to_string().is_empty());
-                assert!(!e.next_step().is_empty());
+                let s = shown(&e);
+                assert!(s.sentence.ends_with('.'), "{}", s.sentence);
+                assert!(!s.next_step.is_empty());
+                let text = all_text(&s);
+                assert!(!text.contains("7f3a91c2") && !text.contains("/v1/internal"));
+                assert!(!text.contains('<'), "{text}");
             }
             let _ = parse_asset_upload(status, body);
         }
     }
     assert!(Field::ALL.len() == 10);
+}
+
+#[test]
+fn the_host_error_body_is_the_captured_shape() {
+    let body = flexedit_api::host_error_body(
+        "InvalidParameter",
+        "Input image is 6000x4000; images larger than 4 megapixels are not accepted.",
+        "7f3a91c2",
+    );
+    assert_eq!(json(&body), json(fixture!("error-400-details-nested.json")));
 }

@@ -218,8 +218,119 @@ fn any_status() -> impl Strategy<Value = u16> {
     ]
 }
 
+/// What the provider's host keeps under `request_id` and `request`: every string in it
+/// carries the marker, which nothing else generated here can spell.
+fn internals() -> impl Strategy<Value = Value> {
+    let marker = "ZQXW[0-9]{1,6}".prop_map(Value::from);
+    let leaf = prop_oneof![
+        marker.clone(),
+        marker
+            .clone()
+            .prop_map(|m| serde_json::json!({"url": m, "method": "post"})),
+    ];
+    leaf.prop_recursive(3, 12, 3, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..3).prop_map(Value::Array),
+            inner.clone().prop_map(|v| Value::String(v.to_string())),
+            inner.prop_map(|v| serde_json::json!({"url": v})),
+        ]
+    })
+}
+
+/// Arbitrary JSON as the provider nests it in `details`: objects, arrays, strings holding
+/// JSON holding strings…, with internals at any depth.
+fn nested_details() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        "[a-z0-9 .:;]{0,16}".prop_map(Value::from),
+        Just(Value::Null),
+        any::<i32>().prop_map(Value::from),
+        any::<bool>().prop_map(Value::from),
+    ];
+    leaf.prop_recursive(6, 64, 5, |inner| {
+        let key = prop::sample::select(vec![
+            "message",
+            "data",
+            "response",
+            "error",
+            "details",
+            "code",
+            "errorCode",
+            "field",
+            "status",
+            "detail",
+            "msg",
+            "errorMessage",
+        ]);
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            inner.clone().prop_map(|v| Value::String(v.to_string())),
+            (
+                prop::collection::vec((key, inner), 0..5),
+                prop::option::of(internals()),
+                prop::option::of(internals()),
+            )
+                .prop_map(|(fields, request_id, request)| {
+                    let mut object: Map<String, Value> =
+                        fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+                    if let Some(id) = request_id {
+                        object.insert("request_id".into(), id);
+                    }
+                    if let Some(request) = request {
+                        object.insert("request".into(), request);
+                    }
+                    Value::Object(object)
+                }),
+        ]
+    })
+}
+
+/// Everything of an outcome a person can read.
+fn shown_text(outcome: &EditOutcome) -> String {
+    match outcome {
+        EditOutcome::Failed(e) => format!(
+            "{e} {} {}",
+            e.next_step(),
+            e.provider_words().unwrap_or_default()
+        ),
+        _ => String::new(),
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn nested_details_never_show_internals(
+        details in nested_details(),
+        message in nested_details(),
+        code in prop::option::of(prop::sample::select(vec!["EXTERNAL_API_RESPONSE_WITH_ERROR", "MISSING_REQUIRED_FIELDS", "X"])),
+        status in prop::sample::select(vec![200u16, 400, 404, 422, 429, 500, 502, 522]),
+    ) {
+        let mut body = serde_json::json!({
+            "message": message,
+            "details": details,
+            "context": {"service": "black-forest-labs"},
+        });
+        if let (Some(code), Some(object)) = (code, body.as_object_mut()) {
+            object.insert("errorCode".into(), code.into());
+        }
+        let outcome = parse_edit_response(status, &body.to_string());
+        let text = shown_text(&outcome);
+        prop_assert!(!text.contains("ZQXW"), "{}", text);
+        // The same JSON as a failed record's reasons.
+        let record = serde_json::json!({"aiRecord": {
+            "status": "FAILURE",
+            "aiRecordDetail": {"errorMessage": body["details"], "resultObject": body["message"]},
+        }});
+        let text = shown_text(&parse_edit_response(200, &record.to_string()));
+        prop_assert!(!text.contains("ZQXW"), "{}", text);
+        let listed = serde_json::json!({"aiRecord": {
+            "status": "FAILED",
+            "aiRecordDetail": {"resultObject": [body["details"]]},
+        }});
+        let text = shown_text(&parse_edit_response(200, &listed.to_string()));
+        prop_assert!(!text.contains("ZQXW"), "{}", text);
+    }
 
     #[test]
     fn valid_parameters_round_trip_through_json(params in valid_params()) {

@@ -38,7 +38,10 @@ fn failure_spelled_failed_in_a_200() {
 #[test]
 fn unsupported_model_inside_a_200() {
     let body = r#"{"aiRecord":{"status":"FAILURE","aiRecordDetail":{"resultObject":{"code":"UNSUPPORTED_MODEL"}}}}"#;
-    assert_eq!(failed(200, body), ApiError::UnsupportedModel);
+    assert_eq!(
+        failed(200, body),
+        ApiError::UnsupportedModel { message: None }
+    );
 }
 
 #[test]
@@ -180,7 +183,8 @@ fn other_error_shapes() {
         ApiError::BadRequest {
             code: None,
             message: "Prompt too long".into(),
-            details: Some("max 1000".into())
+            details: Some("max 1000".into()),
+            service: None,
         }
     );
     assert_eq!(
@@ -188,7 +192,8 @@ fn other_error_shapes() {
         ApiError::BadRequest {
             code: Some("VALIDATION".into()),
             message: "VALIDATION".into(),
-            details: None
+            details: None,
+            service: None,
         }
     );
     assert!(matches!(

@@ -97,7 +97,7 @@ async fn an_upload_answers_in_the_providers_shape_and_is_recorded() {
 }
 
 #[tokio::test]
-async fn jpeg_and_webp_are_taken_and_non_images_refused() {
+async fn jpeg_and_webp_are_taken_and_any_other_file_fails_at_the_edit() {
     let server = simulator().await;
     let response = client()
         .post(server.at("/api/assets"))
@@ -115,17 +115,32 @@ async fn jpeg_and_webp_are_taken_and_non_images_refused() {
             .ends_with("_photo.jpg")
     );
 
-    for (bytes, name, mime) in [
-        (b"hello, not an image".to_vec(), "notes.png", "image/png"),
+    // The Asset API stores any file; a file the model cannot edit fails at the edit, in the
+    // provider's wrapper of the host's refusal.
+    for (bytes, name, mime, stored_as) in [
+        (
+            b"hello, not an image".to_vec(),
+            "notes.png",
+            "image/png",
+            "_notes.png",
+        ),
+        (
+            b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec(),
+            "report.pdf",
+            "application/pdf",
+            "_report.pdf",
+        ),
         (
             b"<svg xmlns='http://www.w3.org/2000/svg'/>".to_vec(),
             "logo.svg",
             "image/svg+xml",
+            "_logo.svg",
         ),
         (
             b"GIF89a\x01\x00\x01\x00\x00\x00\x00;".to_vec(),
             "a.gif",
             "image/gif",
+            "_a.gif",
         ),
     ] {
         let response = client()
@@ -134,9 +149,19 @@ async fn jpeg_and_webp_are_taken_and_non_images_refused() {
             .send()
             .await
             .unwrap();
-        assert_eq!(response.status(), 400, "{name}");
+        assert_eq!(response.status(), 200, "{name}");
         let body: Value = response.json().await.unwrap();
-        assert_eq!(body["errorCode"], "INVALID_FILE_TYPE", "{name}");
+        let path = body["fileContent"]["path"].as_str().unwrap().to_owned();
+        assert!(path.ends_with(stored_as), "{name}: {path}");
+        let (status, text) = post_edit(&server.url, edit_body(&path, "x", json!({}))).await;
+        assert_eq!(status, 400, "{name}: {text}");
+        let value: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(value["context"]["service"], "black-forest-labs");
+        assert_eq!(
+            failed(status, &text).to_string(),
+            "The model's host (black-forest-labs) refused the request: The input image could not be decoded; send a PNG, JPEG or WebP image.",
+            "{name}"
+        );
     }
 
     let empty = client()
@@ -167,12 +192,13 @@ async fn jpeg_and_webp_are_taken_and_non_images_refused() {
         .await
         .unwrap();
     assert_eq!(not_multipart.status(), 400);
-    assert!(
+    // The photo and the four other files were stored; the refused requests were not.
+    assert_eq!(
         requests_log(&server).await["assets"]
             .as_array()
             .unwrap()
-            .len()
-            == 1
+            .len(),
+        5
     );
 }
 
@@ -241,7 +267,8 @@ async fn the_contract_fixture_round_trips_to_a_success_flexedit_api_parses() {
     assert_eq!(result.storage_paths.len(), 1);
     assert!(result.storage_paths[0].ends_with("_cat_edit.png"));
     let credits = result.credits.unwrap();
-    assert!(credits.used > 0.0 && credits.limit > credits.used);
+    // The first edit: what was used before it was charged.
+    assert!(credits.used == 0.0 && credits.limit > 0.0);
     assert_eq!(
         result.prompt_object.as_ref().unwrap()["prompt"],
         "Add the text SALE 50% OFF in bold red letters at the top"
@@ -344,7 +371,10 @@ async fn invalid_requests_get_the_providers_error_shapes() {
             json!({"type": "CHAT", "model": "black-forest-labs/flux-2-flex", "promptObject": {}}).to_string(),
             "UNSUPPORTED_TYPE",
         ),
-        (edit_body(&path, "x", json!({"steps": 99})), "INVALID_PARAMETERS"),
+        (
+            edit_body(&path, "x", json!({"steps": 99})),
+            "EXTERNAL_API_RESPONSE_WITH_ERROR",
+        ),
         ("{not json".to_owned(), "INVALID_REQUEST"),
         (edit_body("images/never_uploaded.png", "x", json!({})), "ASSET_NOT_FOUND"),
         (
@@ -371,7 +401,9 @@ async fn invalid_requests_get_the_providers_error_shapes() {
     assert_eq!(details[0]["field"], "prompt");
     assert_eq!(
         failed(400, &text_of_unsupported_model(&server, &path).await),
-        ApiError::UnsupportedModel
+        ApiError::UnsupportedModel {
+            message: Some("Model x is not supported".into())
+        }
     );
 }
 
@@ -400,7 +432,7 @@ async fn every_fault_answers_as_the_provider_would() {
     let path = upload_png(&server.url, 16, 16).await;
 
     type Expectation = (&'static str, u16, fn(&ApiError) -> bool);
-    let expectations: [Expectation; 7] = [
+    let expectations: [Expectation; 8] = [
         ("unauthorized", 401, |e| *e == ApiError::Unauthorized),
         ("rate_limited", 429, |e| *e == ApiError::RateLimited),
         ("server_error", 500, |e| {
@@ -418,6 +450,9 @@ async fn every_fault_answers_as_the_provider_would() {
         ("missing_temporary_url", 200, |e| {
             *e == ApiError::MissingResult
         }),
+        ("cloudflare_522", 522, |e| {
+            matches!(e, ApiError::Gateway { status: 522, .. })
+        }),
     ];
     for (fault, status, expected) in expectations {
         let response = edit_with_fault(&server, &path, fault).await;
@@ -426,20 +461,6 @@ async fn every_fault_answers_as_the_provider_would() {
         let err = failed(status, &text);
         assert!(expected(&err), "{fault}: {err:?}");
     }
-
-    let response = edit_with_fault(&server, &path, "bad_request_details").await;
-    assert_eq!(response.status(), 400);
-    let text = response.text().await.unwrap();
-    let value: Value = serde_json::from_str(&text).unwrap();
-    let details: Value = serde_json::from_str(value["details"].as_str().unwrap()).unwrap();
-    assert_eq!(details["status"], 400);
-    assert!(matches!(
-        failed(400, &text),
-        ApiError::BadRequest {
-            details: Some(_),
-            ..
-        }
-    ));
 
     let response = edit_with_fault(&server, &path, "bad_gateway_html").await;
     assert_eq!(
@@ -461,6 +482,185 @@ async fn every_fault_answers_as_the_provider_would() {
     // The server is still fine after a dropped connection.
     let (status, text) = post_edit(&server.url, edit_body(&path, "x", json!({}))).await;
     succeeded(status, &text);
+}
+
+/// What decides how the page treats an outcome: its kind, whether it is offered again,
+/// whether it may have billed, and which of the provider's fields it carries.
+#[derive(Debug, PartialEq)]
+struct Treatment {
+    kind: &'static str,
+    retryable: bool,
+    may_have_billed: bool,
+    code: Option<String>,
+    service: Option<String>,
+    has_cause: bool,
+    quotes_the_provider: bool,
+}
+
+fn treatment(outcome: &EditOutcome) -> Treatment {
+    let none = |kind| Treatment {
+        kind,
+        retryable: false,
+        may_have_billed: false,
+        code: None,
+        service: None,
+        has_cause: false,
+        quotes_the_provider: false,
+    };
+    match outcome {
+        EditOutcome::Succeeded(_) => none("succeeded"),
+        EditOutcome::Processing { .. } => none("processing"),
+        EditOutcome::Failed(err) => {
+            let (code, service, has_cause) = match err {
+                ApiError::BadRequest {
+                    code,
+                    details,
+                    service,
+                    ..
+                } => (code.clone(), service.clone(), details.is_some()),
+                ApiError::ProviderFailure { code, message } => {
+                    (code.clone(), None, message.is_some())
+                }
+                ApiError::UnsupportedModel { message } => (None, None, message.is_some()),
+                _ => (None, None, false),
+            };
+            Treatment {
+                kind: err.kind(),
+                retryable: err.is_retryable(),
+                may_have_billed: err.may_have_billed(),
+                code,
+                service,
+                has_cause,
+                quotes_the_provider: err.provider_words().is_some(),
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn each_fault_parses_like_the_fixture_it_imitates() {
+    let mut config = Config::simulator(None);
+    config.simulator_mut().unwrap().fault_delay = Duration::from_millis(20);
+    let server = Running::start(config).await;
+    let path = upload_png(&server.url, 16, 16).await;
+    let pairs: [(Option<&str>, u16, &str); 11] = [
+        (None, 200, contract_fixture!("edit-success-credits.json")),
+        (
+            Some("completed"),
+            200,
+            contract_fixture!("edit-success-completed.json"),
+        ),
+        (
+            Some("unauthorized"),
+            401,
+            contract_fixture!("error-plain-message.json"),
+        ),
+        (
+            Some("bad_gateway_html"),
+            502,
+            contract_fixture!("error-502.html"),
+        ),
+        (
+            Some("cloudflare_522"),
+            522,
+            contract_fixture!("error-522.html"),
+        ),
+        (
+            Some("insufficient_credits"),
+            200,
+            contract_fixture!("edit-failure-credits.json"),
+        ),
+        (
+            Some("failure_error_message"),
+            200,
+            contract_fixture!("edit-failure-error-message.json"),
+        ),
+        (
+            Some("failure_result_message"),
+            200,
+            contract_fixture!("edit-failure-result-message.json"),
+        ),
+        (
+            Some("bad_request_details"),
+            400,
+            contract_fixture!("error-400-details-nested.json"),
+        ),
+        (
+            Some("unsupported_model"),
+            400,
+            contract_fixture!("error-400-unsupported-model.json"),
+        ),
+        (Some("drop_connection"), 200, "never read"),
+    ];
+    for (fault, status, fixture) in pairs {
+        let mut request =
+            client()
+                .post(server.at("/api/features"))
+                .body(edit_body(&path, "x", json!({})));
+        if let Some(fault) = fault {
+            request = request.header("X-Simulator-Fault", fault);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status().as_u16(), status, "{fault:?}");
+        let Ok(text) = response.text().await else {
+            assert_eq!(fault, Some("drop_connection"));
+            continue;
+        };
+        let answered = treatment(&parse_edit_response(status, &text));
+        let imitated = treatment(&parse_edit_response(status, fixture));
+        assert_eq!(answered, imitated, "{fault:?}: {text}");
+    }
+
+    // The simulator's validation refuses like the host does, wrapped like the fixture.
+    let (status, text) = post_edit(&server.url, edit_body(&path, "x", json!({"steps": 99}))).await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        treatment(&parse_edit_response(status, &text)),
+        treatment(&parse_edit_response(
+            400,
+            contract_fixture!("error-400-details-nested.json")
+        ))
+    );
+    assert_eq!(
+        failed(status, &text).to_string(),
+        "The model's host (black-forest-labs) refused the request: Steps must be a whole number between 1 and 50."
+    );
+    let (status, text) = post_edit(
+        &server.url,
+        json!({"type": "IMAGE_EDITOR", "model": "black-forest-labs/flux-2-flex", "promptObject": {"imageUrl": path}}).to_string(),
+    )
+    .await;
+    assert_eq!(
+        serde_json::from_str::<Value>(&text).unwrap(),
+        serde_json::from_str::<Value>(contract_fixture!("error-400-missing-fields.json")).unwrap()
+    );
+    assert_eq!(
+        treatment(&parse_edit_response(status, &text)),
+        treatment(&parse_edit_response(
+            400,
+            contract_fixture!("error-400-missing-fields.json")
+        ))
+    );
+}
+
+#[tokio::test]
+async fn used_credit_lags_one_edit() {
+    let server = simulator().await;
+    let path = upload_png(&server.url, 8, 8).await;
+    let mut reported = Vec::new();
+    for steps in [10, 20, 10] {
+        let (status, text) =
+            post_edit(&server.url, edit_body(&path, "x", json!({"steps": steps}))).await;
+        reported.push(succeeded(status, &text).credits.unwrap().used);
+    }
+    // The first edit reports what was used before it: nothing yet.
+    assert_eq!(reported[0], 0.0);
+    // Then each reports the total of the edits before it, so an edit of the same steps
+    // adds what the first one cost.
+    let first_cost = reported[1];
+    assert!(first_cost > 0.0);
+    let second_cost = reported[2] - reported[1];
+    assert!(second_cost > first_cost, "20 steps cost more than 10");
 }
 
 #[tokio::test]

@@ -21,10 +21,6 @@ use super::store::{AssetKind, StoredAsset, clean_file_name};
 use crate::error::ApiError;
 use crate::limits::is_over_limit;
 
-/// Sources beyond this are refused before decoding: a small file can claim huge
-/// dimensions, and the edit would then allocate for all of them.
-const MAX_SOURCE_PIXELS: u64 = 64_000_000;
-
 pub async fn upload(
     State(simulator): State<Arc<Simulator>>,
     headers: HeaderMap,
@@ -70,12 +66,19 @@ async fn generic_fault(simulator: &Simulator, fault: Fault) -> Option<Response> 
             simulator.faults.gate.hold(simulator.config.slow_hold).await;
             None
         }
-        Fault::GatewayTimeout => {
+        Fault::GatewayTimeout | Fault::CloudflareTimeout => {
             tokio::time::sleep(simulator.config.fault_delay).await;
-            faults::immediate_response(fault)
+            faults::immediate_response(fault, "")
         }
-        Fault::InsufficientCredits | Fault::MissingTemporaryUrl | Fault::BadRequestDetails => None,
-        _ => faults::immediate_response(fault),
+        // The refusals and records of an edit have no counterpart in an upload.
+        Fault::InsufficientCredits
+        | Fault::MissingTemporaryUrl
+        | Fault::BadRequestDetails
+        | Fault::UnsupportedModel
+        | Fault::FailureErrorMessage
+        | Fault::FailureResultMessage
+        | Fault::Completed => None,
+        _ => faults::immediate_response(fault, ""),
     }
 }
 
@@ -102,38 +105,29 @@ fn store_upload(
     original_name: &str,
     bytes: Bytes,
 ) -> Result<serde_json::Value, ApiError> {
-    let invalid = |message: &str| ApiError::new(StatusCode::BAD_REQUEST, "INVALID_FILE", message);
     if bytes.is_empty() {
-        return Err(invalid("The file is empty."));
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "INVALID_FILE",
+            "The file is empty.",
+        ));
     }
+    // The Asset API stores any file (images, PDFs, documents): a file the model cannot
+    // edit fails at the edit, as it does upstream.
     let kind = match sniff(&bytes) {
         ImageKind::Png => AssetKind::Png,
         ImageKind::Jpeg => AssetKind::Jpeg,
         ImageKind::Webp => AssetKind::Webp,
-        other => {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "INVALID_FILE_TYPE",
-                format!(
-                    "Only PNG, JPEG and WebP images are accepted; this file is {}.",
-                    match other.name() {
-                        "unknown" => "not an image",
-                        name => name,
-                    }
-                ),
-            ));
-        }
+        _ => AssetKind::Other,
     };
-    let (width, height) = image::ImageReader::new(Cursor::new(&bytes))
-        .with_guessed_format()
-        .ok()
-        .and_then(|reader| reader.into_dimensions().ok())
-        .ok_or_else(|| invalid("The image is damaged and cannot be read."))?;
-    if u64::from(width) * u64::from(height) > MAX_SOURCE_PIXELS {
-        return Err(invalid(
-            "The image has too many pixels; scale it down to about 4 megapixels.",
-        ));
-    }
+    let (width, height) = match kind {
+        AssetKind::Other => (0, 0),
+        _ => image::ImageReader::new(Cursor::new(&bytes))
+            .with_guessed_format()
+            .ok()
+            .and_then(|reader| reader.into_dimensions().ok())
+            .unwrap_or((0, 0)),
+    };
     let file_name = clean_file_name(original_name, kind);
     let size = bytes.len();
     let (path, at) = simulator

@@ -28,6 +28,10 @@ use crate::limits::is_over_limit;
 /// The provider's default when `steps` is not given.
 const DEFAULT_STEPS: u32 = 25;
 
+/// Sources beyond this are refused before decoding: a small file can claim huge
+/// dimensions, and the edit would then allocate for all of them.
+const MAX_SOURCE_PIXELS: u64 = 64_000_000;
+
 pub async fn features(
     State(simulator): State<Arc<Simulator>>,
     headers: HeaderMap,
@@ -62,11 +66,13 @@ pub async fn features(
     let fault = simulator.fault_for(&headers, true);
     if let Some(fault) = fault {
         match fault {
-            Fault::GatewayTimeout => tokio::time::sleep(simulator.config.fault_delay).await,
+            Fault::GatewayTimeout | Fault::CloudflareTimeout => {
+                tokio::time::sleep(simulator.config.fault_delay).await;
+            }
             Fault::Slow => simulator.faults.gate.hold(simulator.config.slow_hold).await,
             _ => {}
         }
-        if let Some(response) = faults::immediate_response(fault) {
+        if let Some(response) = faults::immediate_response(fault, &simulator.next_request_id()) {
             return response;
         }
     }
@@ -86,14 +92,39 @@ pub async fn features(
         .and_then(|value| value.get("promptObject").cloned())
         .unwrap_or(Value::Null);
 
-    if fault == Some(Fault::InsufficientCredits) {
-        return Json(failure_body(&simulator, &echoed, "INSUFFICIENT_CREDITS")).into_response();
+    let failed = |status: &str, reason: Reason| {
+        Json(failure_body(&simulator, &echoed, status, reason)).into_response()
+    };
+    match fault {
+        Some(Fault::InsufficientCredits) => {
+            return failed("FAILURE", Reason::Code("INSUFFICIENT_CREDITS"));
+        }
+        Some(Fault::FailureErrorMessage) => {
+            return failed("FAILURE", Reason::ErrorMessage(MODERATION_MESSAGE));
+        }
+        Some(Fault::FailureResultMessage) => {
+            return failed("FAILED", Reason::ResultMessage(NO_IMAGE_MESSAGE));
+        }
+        _ => {}
     }
 
     let source = match resolve_source(&simulator, &request.prompt_object.image_url) {
         Ok(source) => source,
-        Err(err) => return err.into_response(),
+        Err(err) => return err.into_response(&simulator),
     };
+    let pixels = u64::from(source.width) * u64::from(source.height);
+    if pixels > MAX_SOURCE_PIXELS {
+        return faults::host_refusal(
+            "InvalidParameter",
+            &format!(
+                "Input image is {}x{}; images larger than {} megapixels are not accepted.",
+                source.width,
+                source.height,
+                MAX_SOURCE_PIXELS / 1_000_000
+            ),
+            &simulator.next_request_id(),
+        );
+    }
     let steps = request.prompt_object.steps.unwrap_or(DEFAULT_STEPS);
     let latency = simulator.config.latency_per_step.saturating_mul(steps);
     let started = tokio::time::Instant::now();
@@ -130,9 +161,23 @@ pub async fn features(
         Ok(Ok(rendered)) => rendered,
         Ok(Err(err)) => {
             tracing::warn!(error = %err, "simulated edit failed");
-            return provider_busy("The image could not be processed").into_response();
+            // Upstream, a file that is no image is stored by the Asset API and refused
+            // only here, by the model host.
+            let cause = match err {
+                render::RenderError::Decode(_) => {
+                    "The input image could not be decoded; send a PNG, JPEG or WebP image."
+                }
+                _ => "The image could not be processed.",
+            };
+            return faults::host_refusal("InvalidInput", cause, &simulator.next_request_id());
         }
-        Err(_) => return provider_busy("The edit was interrupted").into_response(),
+        Err(_) => {
+            return faults::host_refusal(
+                "Interrupted",
+                "The edit was interrupted.",
+                &simulator.next_request_id(),
+            );
+        }
     };
     tokio::time::sleep_until(started + latency).await;
 
@@ -152,7 +197,8 @@ pub async fn features(
         bytes: Bytes::from(rendered.bytes),
     });
     let cost = 1000 + u64::from(steps) * 40;
-    let used = simulator.credits_used.fetch_add(cost, Ordering::Relaxed) + cost;
+    // As upstream, `usedCredit` lags one request: the total before this edit was charged.
+    let used_before = simulator.credits_used.fetch_add(cost, Ordering::Relaxed);
     let temporary_url = (fault != Some(Fault::MissingTemporaryUrl)).then(|| {
         simulator.signer.url(
             &simulator.origin(&headers),
@@ -161,13 +207,21 @@ pub async fn features(
             simulator.config.result_ttl,
         )
     });
+    let status = if fault == Some(Fault::Completed) {
+        "COMPLETED"
+    } else {
+        "SUCCESS"
+    };
     Json(success_body(
         &simulator,
         &echoed,
-        &path,
-        &at,
-        temporary_url,
-        used,
+        Finished {
+            status,
+            path: &path,
+            at: &at,
+            temporary_url,
+            used: used_before,
+        },
     ))
     .into_response()
 }
@@ -182,43 +236,47 @@ fn request_error(err: &RequestError) -> Response {
         .into_response()
 }
 
-/// The provider wraps failures of the model behind it in this shape, the real cause in
-/// `details` as a JSON string.
-fn provider_busy(cause: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "EXTERNAL_API_RESPONSE_WITH_ERROR",
-        "The service is a bit busy right now, please try again shortly",
-    )
-    .with_details(json!({"status": 400, "message": cause}).to_string())
+/// Why `image_url` names no stored image.
+enum SourceError {
+    /// An address on another site, which the simulator cannot download.
+    Foreign,
+    /// An asset path that was never uploaded (or was evicted).
+    Missing(String),
+}
+
+impl SourceError {
+    /// The provider's answer: a foreign address is the host's refusal, a missing asset the
+    /// provider's own.
+    fn into_response(self, simulator: &Simulator) -> Response {
+        match self {
+            SourceError::Foreign => faults::host_refusal(
+                "InvalidInput",
+                "The simulator works offline and cannot download images from other sites; upload the file instead",
+                &simulator.next_request_id(),
+            ),
+            SourceError::Missing(path) => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "ASSET_NOT_FOUND",
+                format!("No uploaded image has the path {path}; upload the image again"),
+            )
+            .into_response(),
+        }
+    }
 }
 
 /// The stored image `image_url` names: an asset path, or one of this simulator's own
 /// result URLs.
-fn resolve_source(simulator: &Simulator, image_url: &str) -> Result<Arc<StoredAsset>, ApiError> {
+fn resolve_source(simulator: &Simulator, image_url: &str) -> Result<Arc<StoredAsset>, SourceError> {
     let lower = image_url.to_ascii_lowercase();
     let path = if lower.starts_with("http://") || lower.starts_with("https://") {
-        let own = url::Url::parse(image_url)
+        url::Url::parse(image_url)
             .ok()
-            .and_then(|url| url.path().strip_prefix(RESULTS_PREFIX).map(str::to_owned));
-        match own {
-            Some(path) => path,
-            None => {
-                return Err(provider_busy(
-                    "The simulator works offline and cannot download images from other sites; upload the file instead",
-                ));
-            }
-        }
+            .and_then(|url| url.path().strip_prefix(RESULTS_PREFIX).map(str::to_owned))
+            .ok_or(SourceError::Foreign)?
     } else {
         image_url.to_owned()
     };
-    simulator.asset(&path).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "ASSET_NOT_FOUND",
-            format!("No uploaded image has the path {path}; upload the image again"),
-        )
-    })
+    simulator.asset(&path).ok_or(SourceError::Missing(path))
 }
 
 fn team_user(used: u64) -> Value {
@@ -231,14 +289,18 @@ fn team_user(used: u64) -> Value {
     })
 }
 
-fn success_body(
-    simulator: &Simulator,
-    prompt_object: &Value,
-    path: &str,
-    at: &Utc,
+/// A finished edit as the record reports it.
+struct Finished<'a> {
+    /// `SUCCESS`, or `COMPLETED` as some answers spell it.
+    status: &'a str,
+    path: &'a str,
+    at: &'a Utc,
     temporary_url: Option<String>,
+    /// The credits used before this edit was charged.
     used: u64,
-) -> Value {
+}
+
+fn success_body(simulator: &Simulator, prompt_object: &Value, done: Finished<'_>) -> Value {
     let mut record = json!({
         "uuid": simulator.next_uuid(),
         "model": flexedit_api::MODEL,
@@ -247,35 +309,63 @@ fn success_body(
         "rating": null,
         "feedback": null,
         "conversationId": null,
-        "status": "SUCCESS",
-        "createdAt": at.iso(),
-        "teamUser": team_user(used),
+        "status": done.status,
+        "createdAt": done.at.iso(),
+        "teamUser": team_user(done.used),
         "aiRecordDetail": {
             "promptObject": prompt_object,
-            "resultObject": [path],
+            "resultObject": [done.path],
             "responseObject": {},
         },
     });
-    if let (Some(url), Some(object)) = (temporary_url, record.as_object_mut()) {
+    if let (Some(url), Some(object)) = (done.temporary_url, record.as_object_mut()) {
         object.insert("temporaryUrl".to_owned(), Value::String(url));
     }
     json!({ "aiRecord": record })
 }
 
-fn failure_body(simulator: &Simulator, prompt_object: &Value, code: &str) -> Value {
+/// Where a failed record carries its reason; each place has been seen from the provider.
+enum Reason<'a> {
+    /// `resultObject.code`.
+    Code(&'a str),
+    /// `aiRecordDetail.errorMessage`.
+    ErrorMessage(&'a str),
+    /// A message string as `resultObject[0]`.
+    ResultMessage(&'a str),
+}
+
+const MODERATION_MESSAGE: &str = "The request was flagged by the content moderation filter.";
+const NO_IMAGE_MESSAGE: &str =
+    "Image generation failed: the model returned no image for this prompt.";
+
+fn failure_body(
+    simulator: &Simulator,
+    prompt_object: &Value,
+    status: &str,
+    reason: Reason<'_>,
+) -> Value {
     let used = simulator.credits_used.load(Ordering::Relaxed);
+    let mut detail = json!({ "promptObject": prompt_object });
+    let (result, error_message) = match reason {
+        Reason::Code(code) => (json!({ "code": code }), None),
+        Reason::ErrorMessage(message) => (json!([]), Some(message)),
+        Reason::ResultMessage(message) => (json!([message]), None),
+    };
+    if let Some(fields) = detail.as_object_mut() {
+        fields.insert("resultObject".to_owned(), result);
+        if let Some(message) = error_message {
+            fields.insert("errorMessage".to_owned(), Value::from(message));
+        }
+    }
     json!({
         "aiRecord": {
             "uuid": simulator.next_uuid(),
             "model": flexedit_api::MODEL,
             "type": flexedit_api::FEATURE_TYPE,
-            "status": "FAILURE",
+            "status": status,
             "createdAt": Utc::now().iso(),
             "teamUser": team_user(used),
-            "aiRecordDetail": {
-                "promptObject": prompt_object,
-                "resultObject": {"code": code},
-            },
+            "aiRecordDetail": detail,
         }
     })
 }

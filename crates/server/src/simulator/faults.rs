@@ -10,6 +10,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use flexedit_api::RequestError;
 use serde_json::json;
 use tokio::sync::watch;
 
@@ -31,8 +32,19 @@ pub enum Fault {
     GatewayTimeout,
     /// 200 with `status: FAILURE` and `resultObject.code: INSUFFICIENT_CREDITS`.
     InsufficientCredits,
-    /// 400 whose `details` is a JSON document inside a string.
+    /// 400 in the provider's wrapper of a refusal by the model host: canned message,
+    /// `context.service`, the cause nested in `details` beside the host's internals.
     BadRequestDetails,
+    /// 400 `UNSUPPORTED_MODEL` for the model the provider's own docs list.
+    UnsupportedModel,
+    /// 200 `FAILURE` whose reason is `aiRecordDetail.errorMessage`.
+    FailureErrorMessage,
+    /// 200 `FAILED` whose reason is a message string as `resultObject[0]`.
+    FailureResultMessage,
+    /// 200 with the edit done, its status spelled `COMPLETED`.
+    Completed,
+    /// Cloudflare's 522 page, after a delay, as seen on a synchronous edit.
+    CloudflareTimeout,
     /// 200 SUCCESS without any `temporaryUrl`.
     MissingTemporaryUrl,
     /// The connection closes in the middle of the response body.
@@ -42,7 +54,7 @@ pub enum Fault {
 }
 
 impl Fault {
-    pub const ALL: [Fault; 10] = [
+    pub const ALL: [Fault; 15] = [
         Fault::Unauthorized,
         Fault::RateLimited,
         Fault::ServerError,
@@ -50,6 +62,11 @@ impl Fault {
         Fault::GatewayTimeout,
         Fault::InsufficientCredits,
         Fault::BadRequestDetails,
+        Fault::UnsupportedModel,
+        Fault::FailureErrorMessage,
+        Fault::FailureResultMessage,
+        Fault::Completed,
+        Fault::CloudflareTimeout,
         Fault::MissingTemporaryUrl,
         Fault::DropConnection,
         Fault::Slow,
@@ -64,6 +81,11 @@ impl Fault {
             Fault::GatewayTimeout => "gateway_timeout",
             Fault::InsufficientCredits => "insufficient_credits",
             Fault::BadRequestDetails => "bad_request_details",
+            Fault::UnsupportedModel => "unsupported_model",
+            Fault::FailureErrorMessage => "failure_error_message",
+            Fault::FailureResultMessage => "failure_result_message",
+            Fault::Completed => "completed",
+            Fault::CloudflareTimeout => "cloudflare_522",
             Fault::MissingTemporaryUrl => "missing_temporary_url",
             Fault::DropConnection => "drop_connection",
             Fault::Slow => "slow",
@@ -103,6 +125,11 @@ impl FromStr for Fault {
 /// The provider's CDN page, as third-party clients have seen it.
 pub const BAD_GATEWAY_HTML: &str = "<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head>\n<body><center><h1>502 Bad Gateway</h1></center><hr><center>cloudflare</center></body></html>\n";
 pub const GATEWAY_TIMEOUT_HTML: &str = "<!DOCTYPE html>\n<html><head><title>504 Gateway Time-out</title></head>\n<body><center><h1>504 Gateway Time-out</h1></center><hr><center>cloudflare</center></body></html>\n";
+/// Cloudflare's own page when the provider's servers did not answer it in time.
+pub const CLOUDFLARE_522_HTML: &str = "<!DOCTYPE html>\n<html class=\"no-js\" lang=\"en-US\"><head><title>api.1min.ai | 522: Connection timed out</title><meta charset=\"UTF-8\" /></head>\n<body><div id=\"cf-wrapper\"><div class=\"cf-error-details\"><h1>Connection timed out</h1><p>Error code 522</p><p>Visit <a href=\"https://www.cloudflare.com/5xx-error-landing\">cloudflare.com</a> for more information.</p></div></div></body></html>\n";
+
+/// The cause the `bad_request_details` fault nests, as the model host words a refusal.
+pub const BAD_REQUEST_CAUSE: &str = "The size does not match the required aspect ratio";
 
 fn html(status: StatusCode, body: &'static str) -> Response {
     (
@@ -118,9 +145,10 @@ fn json_body(status: StatusCode, body: serde_json::Value) -> Response {
 }
 
 /// The answer of a fault that does not depend on the edit. `None` for the faults that
-/// let the edit run (`slow`, `missing_temporary_url`) or that need the request's details
-/// (`insufficient_credits`).
-pub fn immediate_response(fault: Fault) -> Option<Response> {
+/// let the edit run (`slow`, `missing_temporary_url`, `completed`) or that need the
+/// request's details (the failed records). `request_id` is what the model host would
+/// call the request in a refusal it passes on.
+pub fn immediate_response(fault: Fault, request_id: &str) -> Option<Response> {
     Some(match fault {
         Fault::Unauthorized => unauthorized_missing(),
         Fault::RateLimited => {
@@ -139,17 +167,42 @@ pub fn immediate_response(fault: Fault) -> Option<Response> {
         ),
         Fault::BadGatewayHtml => html(StatusCode::BAD_GATEWAY, BAD_GATEWAY_HTML),
         Fault::GatewayTimeout => html(StatusCode::GATEWAY_TIMEOUT, GATEWAY_TIMEOUT_HTML),
-        Fault::BadRequestDetails => json_body(
+        Fault::BadRequestDetails => host_refusal("InvalidParameter", BAD_REQUEST_CAUSE, request_id),
+        Fault::UnsupportedModel => raw_json(
             StatusCode::BAD_REQUEST,
-            json!({
-                "errorCode": "EXTERNAL_API_RESPONSE_WITH_ERROR",
-                "message": "The service is a bit busy right now, please try again shortly",
-                "details": "{\"status\":400,\"message\":\"The size does not match the required aspect ratio\"}",
-            }),
+            RequestError::UnsupportedModel(flexedit_api::MODEL.to_owned()).error_body(),
+        ),
+        Fault::CloudflareTimeout => html(
+            StatusCode::from_u16(522).unwrap_or(StatusCode::GATEWAY_TIMEOUT),
+            CLOUDFLARE_522_HTML,
         ),
         Fault::DropConnection => dropped_connection(),
-        Fault::InsufficientCredits | Fault::MissingTemporaryUrl | Fault::Slow => return None,
+        Fault::InsufficientCredits
+        | Fault::FailureErrorMessage
+        | Fault::FailureResultMessage
+        | Fault::MissingTemporaryUrl
+        | Fault::Completed
+        | Fault::Slow => return None,
     })
+}
+
+/// A JSON body already written, with the provider's content type.
+fn raw_json(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
+/// 400 in the provider's wrapper of a refusal by the model host behind it (see
+/// `flexedit_api::host_error_body`).
+pub fn host_refusal(host_code: &str, cause: &str, request_id: &str) -> Response {
+    raw_json(
+        StatusCode::BAD_REQUEST,
+        flexedit_api::host_error_body(host_code, cause, request_id),
+    )
 }
 
 /// 401 for a request without a key.

@@ -123,6 +123,11 @@ impl Simulator {
         )
     }
 
+    /// A fresh id in the short hex shape the model host gives its requests.
+    fn next_request_id(&self) -> String {
+        self.next_uuid().chars().take(8).collect()
+    }
+
     /// `http://host:port` as the client reached this server, for absolute result URLs.
     fn origin(&self, headers: &HeaderMap) -> String {
         let host = headers

@@ -7,12 +7,15 @@ use bytes::Bytes;
 
 use super::clock::Utc;
 
-/// The image formats the simulator stores and can edit.
+/// What the simulator stores: the image formats it can edit, and any other file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AssetKind {
     Png,
     Jpeg,
     Webp,
+    /// A PDF, a document, anything else: stored as the Asset API stores it, refused at the
+    /// edit.
+    Other,
 }
 
 impl AssetKind {
@@ -21,6 +24,7 @@ impl AssetKind {
             AssetKind::Png => "image/png",
             AssetKind::Jpeg => "image/jpeg",
             AssetKind::Webp => "image/webp",
+            AssetKind::Other => "application/octet-stream",
         }
     }
 
@@ -30,6 +34,7 @@ impl AssetKind {
             AssetKind::Png => "png",
             AssetKind::Jpeg => "jpeg",
             AssetKind::Webp => "webp",
+            AssetKind::Other => "file",
         }
     }
 
@@ -38,6 +43,7 @@ impl AssetKind {
             AssetKind::Png => "png",
             AssetKind::Jpeg => "jpg",
             AssetKind::Webp => "webp",
+            AssetKind::Other => "bin",
         }
     }
 
@@ -47,6 +53,10 @@ impl AssetKind {
             AssetKind::Png => extension == "png",
             AssetKind::Jpeg => extension == "jpg" || extension == "jpeg",
             AssetKind::Webp => extension == "webp",
+            AssetKind::Other => {
+                (1..=8).contains(&extension.len())
+                    && extension.bytes().all(|b| b.is_ascii_alphanumeric())
+            }
         }
     }
 }

@@ -190,3 +190,15 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// A body of the contract's fixtures, kept once beside the contract crate's tests.
+#[macro_export]
+macro_rules! contract_fixture {
+    ($name:literal) => {
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../api/tests/fixtures/",
+            $name
+        ))
+    };
+}
