@@ -501,5 +501,9 @@ fn the_host_error_body_is_the_captured_shape() {
         "Input image is 6000x4000; images larger than 4 megapixels are not accepted.",
         "7f3a91c2",
     );
-    assert_eq!(json(&body), json(fixture!("error-400-details-nested.json")));
+    let (mut built, mut captured) = (json(&body), json(fixture!("error-400-details-nested.json")));
+    // `details` is a document in a string: compared as the document it holds.
+    let inner = |v: &mut Value| json(v["details"].take().as_str().unwrap_or_default());
+    assert_eq!(inner(&mut built), inner(&mut captured));
+    assert_eq!(built, captured);
 }
