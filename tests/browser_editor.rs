@@ -374,15 +374,22 @@ async fn every_error_kind_is_shown_with_its_sentence_and_next_step() {
             code: Some("X".into()),
             message: "busy".into(),
             details: Some("The size does not match".into()),
+            service: Some("black-forest-labs".into()),
         },
         ApiError::ProviderFailure {
             code: Some("NSFW".into()),
             message: None,
         },
-        ApiError::UnsupportedModel,
+        ApiError::UnsupportedModel {
+            message: Some("Model black-forest-labs/flux-2-flex is not supported".into()),
+        },
         ApiError::Server {
             status: 502,
             message: Some("Bad Gateway".into()),
+        },
+        ApiError::Gateway {
+            status: 522,
+            stage: Stage::Edit,
         },
         ApiError::Unexpected {
             status: 200,

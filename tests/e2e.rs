@@ -253,6 +253,94 @@ async fn a_sideways_phone_photo_arrives_upright_and_a_huge_one_is_downscaled() {
     session.close().await;
 }
 
+macro_rules! contract_fixture {
+    ($name:literal) => {
+        include_str!(concat!("../crates/api/tests/fixtures/", $name))
+    };
+}
+
+const JSON: &str = "application/json; charset=utf-8";
+const HTML: &str = "text/html; charset=UTF-8";
+
+/// Every body of the contract's fixtures that is not a success, with the status it comes
+/// with.
+const CONTRACT_FAILURES: [(u16, &str, &str, &str); 14] = [
+    (
+        400,
+        "error-400-details-nested",
+        JSON,
+        contract_fixture!("error-400-details-nested.json"),
+    ),
+    (
+        400,
+        "error-400-details-string",
+        JSON,
+        contract_fixture!("error-400-details-string.json"),
+    ),
+    (
+        400,
+        "error-400-missing-fields",
+        JSON,
+        contract_fixture!("error-400-missing-fields.json"),
+    ),
+    (
+        400,
+        "error-400-unsupported-model",
+        JSON,
+        contract_fixture!("error-400-unsupported-model.json"),
+    ),
+    (
+        200,
+        "edit-failure-credits",
+        JSON,
+        contract_fixture!("edit-failure-credits.json"),
+    ),
+    (
+        200,
+        "edit-failure-error-message",
+        JSON,
+        contract_fixture!("edit-failure-error-message.json"),
+    ),
+    (
+        200,
+        "edit-failure-result-message",
+        JSON,
+        contract_fixture!("edit-failure-result-message.json"),
+    ),
+    (
+        200,
+        "edit-failure-unsupported-model",
+        JSON,
+        contract_fixture!("edit-failure-unsupported-model.json"),
+    ),
+    (502, "error-502", HTML, contract_fixture!("error-502.html")),
+    (522, "error-522", HTML, contract_fixture!("error-522.html")),
+    (
+        401,
+        "error-plain-message",
+        JSON,
+        contract_fixture!("error-plain-message.json"),
+    ),
+    (
+        401,
+        "error-success-false",
+        JSON,
+        contract_fixture!("error-success-false.json"),
+    ),
+    (
+        200,
+        "result-unknown",
+        JSON,
+        contract_fixture!("result-unknown.json"),
+    ),
+    (
+        200,
+        "edit-async-accepted",
+        JSON,
+        contract_fixture!("edit-async-accepted.json"),
+    ),
+];
+
 #[tokio::test]
 async fn each_simulated_fault_shows_its_message_and_keeps_the_form() {
     let (session, _images) = editor_with_small_image("keep this prompt").await;
@@ -348,6 +436,57 @@ async fn each_simulated_fault_shows_its_message_and_keeps_the_form() {
             }
             _ => {}
         }
+    }
+
+    // Every failure shape of the contract's fixtures, answered as they are: the page shows
+    // the sentence, next step and words the contract crate reads from it, and nothing of the
+    // host's internals.
+    for (status, name, content_type, body) in CONTRACT_FAILURES {
+        let sent_before = edit_bodies(&session).await.len();
+        session.arm_reply(status, content_type, body).await;
+        session.click("run").await;
+        let (kind, expected) = match flexedit_api::parse_edit_response(status, body) {
+            flexedit_api::EditOutcome::Failed(err) => (
+                err.kind(),
+                vec![
+                    err.to_string(),
+                    err.next_step().to_owned(),
+                    err.provider_words().unwrap_or_default(),
+                ],
+            ),
+            flexedit_api::EditOutcome::Processing { .. } => (
+                "processing",
+                vec!["The provider accepted the edit but has not finished it.".to_owned()],
+            ),
+            other => panic!("{name}: {other:?}"),
+        };
+        let error = session.wait_for_text("run-error", &expected[0]).await;
+        assert_eq!(
+            error.attr("data-kind").await.expect("kind").as_deref(),
+            Some(kind),
+            "{name}"
+        );
+        let shown = error.text().await.expect("read the error");
+        for words in &expected {
+            assert!(
+                shown.contains(words.as_str()),
+                "{name}: {words:?} not in {shown:?}"
+            );
+        }
+        for internal in ["7f3a91c2", "/v1/internal", "request_id", "Ray ID", "<"] {
+            assert!(!shown.contains(internal), "{name}: {internal} in {shown:?}");
+        }
+        // Raw JSON only where nothing in it could be read, quoted as the provider's words.
+        assert!(
+            kind == "unexpected" || !shown.contains('{'),
+            "{name}: {shown:?}"
+        );
+        assert_eq!(
+            session.value_of("field-prompt").await,
+            "keep this prompt",
+            "{name}"
+        );
+        assert_eq!(edit_bodies(&session).await.len(), sent_before + 1, "{name}");
     }
 
     // `COMPLETED` is a success like `SUCCESS`; credits are labelled for what they are.

@@ -252,6 +252,19 @@ impl Session {
         assert!(status.is_success(), "arming {fault} answered {status}");
     }
 
+    /// Has the next edit answered with exactly this status, content type and body.
+    pub async fn arm_reply(&self, status: u16, content_type: &str, body: &str) {
+        let answered = self
+            .simulator(
+                reqwest::Method::POST,
+                "__simulator/reply",
+                Some(json!({ "status": status, "contentType": content_type, "body": body })),
+            )
+            .await
+            .status();
+        assert!(answered.is_success(), "arming a reply answered {answered}");
+    }
+
     /// What the simulator has received so far.
     pub async fn received(&self) -> serde_json::Value {
         self.simulator(reqwest::Method::GET, "__simulator/requests", None)

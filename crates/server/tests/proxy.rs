@@ -278,6 +278,38 @@ async fn provider_errors_are_relayed_as_they_are() {
         EditOutcome::Failed(ApiError::InsufficientCredits)
     );
 
+    // Cloudflare's own status and page, the host's nested refusal and the failed records
+    // reach the page unchanged, so it reads them as it would read the provider.
+    for (fault, status) in [
+        ("cloudflare_522", 522),
+        ("bad_request_details", 400),
+        ("unsupported_model", 400),
+        ("failure_error_message", 200),
+        ("failure_result_message", 200),
+    ] {
+        let direct = client()
+            .post(upstream.at("/api/features"))
+            .header("X-Simulator-Fault", fault)
+            .body(edit_body(&path, "x", json!({})))
+            .send()
+            .await
+            .unwrap();
+        let direct_status = direct.status().as_u16();
+        let direct = direct.text().await.unwrap();
+        arm(&upstream, fault).await;
+        let (relayed_status, relayed) =
+            post_edit(&proxy.url, edit_body(&path, "x", json!({}))).await;
+        assert_eq!((relayed_status, direct_status), (status, status), "{fault}");
+        let kind = |text: &str| match parse_edit_response(status, text) {
+            EditOutcome::Failed(err) => err.kind(),
+            other => panic!("{fault}: {other:?}"),
+        };
+        assert_eq!(kind(&relayed), kind(&direct), "{fault}");
+        if fault == "cloudflare_522" {
+            assert_eq!(relayed, direct, "the page is relayed byte for byte");
+        }
+    }
+
     arm(&upstream, "rate_limited").await;
     let response = client()
         .post(proxy.at("/api/features"))

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::Simulator;
-use super::faults::Fault;
+use super::faults::{CannedReply, Fault};
 use crate::error::ApiError;
 
 /// Enough history for any test; older entries are dropped so a long session stays small.
@@ -77,6 +77,7 @@ pub fn header_names(headers: &HeaderMap) -> Vec<String> {
 pub fn routes() -> Router<Arc<Simulator>> {
     Router::new()
         .route("/__simulator/fault", post(arm))
+        .route("/__simulator/reply", post(arm_reply))
         .route("/__simulator/release", post(release))
         .route("/__simulator/held", get(held))
         .route("/__simulator/requests", get(requests).delete(clear))
@@ -118,6 +119,31 @@ async fn arm(
     };
     simulator.faults.arm(fault);
     Json(json!({"armed": fault.map(Fault::name)})).into_response()
+}
+
+async fn arm_reply(
+    State(simulator): State<Arc<Simulator>>,
+    body: Result<Json<CannedReply>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let Ok(Json(reply)) = body else {
+        return ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "INVALID_REQUEST",
+            r#"Send {"status": 400, "contentType": "application/json", "body": "..."}."#,
+        )
+        .into_response();
+    };
+    if StatusCode::from_u16(reply.status).is_err() {
+        return ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "INVALID_REQUEST",
+            "The status must be between 100 and 999.",
+        )
+        .into_response();
+    }
+    let status = reply.status;
+    simulator.faults.arm_reply(reply);
+    Json(json!({"armed": "reply", "status": status})).into_response()
 }
 
 async fn release(State(simulator): State<Arc<Simulator>>) -> Json<serde_json::Value> {

@@ -63,6 +63,11 @@ pub async fn features(
         });
     }
 
+    if simulator.config.test_mode
+        && let Some(reply) = simulator.faults.take_reply()
+    {
+        return reply.into_response();
+    }
     let fault = simulator.fault_for(&headers, true);
     if let Some(fault) = fault {
         match fault {

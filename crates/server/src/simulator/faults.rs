@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use flexedit_api::RequestError;
+use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::watch;
 
@@ -249,14 +250,46 @@ fn dropped_connection() -> Response {
     response
 }
 
-/// The armed fault and the gate that holds `slow` edits.
+/// A body the next edit is answered with, exactly: a test can put any shape the provider
+/// has been seen to send (the contract's fixtures, with other values) in front of the page.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CannedReply {
+    pub status: u16,
+    pub content_type: String,
+    pub body: String,
+}
+
+impl CannedReply {
+    pub fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::OK);
+        let content_type = HeaderValue::from_str(&self.content_type)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+        (status, [(header::CONTENT_TYPE, content_type)], self.body).into_response()
+    }
+}
+
+/// The armed fault, the armed canned reply, and the gate that holds `slow` edits.
 #[derive(Default)]
 pub struct FaultSwitch {
     armed: Mutex<Option<Fault>>,
+    reply: Mutex<Option<CannedReply>>,
     pub gate: SlowGate,
 }
 
 impl FaultSwitch {
+    /// Arms `reply` as the whole answer of the next edit.
+    pub fn arm_reply(&self, reply: CannedReply) {
+        if let Ok(mut armed) = self.reply.lock() {
+            *armed = Some(reply);
+        }
+    }
+
+    /// Takes the armed reply: it applies to one edit only.
+    pub fn take_reply(&self) -> Option<CannedReply> {
+        self.reply.lock().ok().and_then(|mut armed| armed.take())
+    }
+
     /// Arms `fault` for the next edit, or disarms with `None`.
     pub fn arm(&self, fault: Option<Fault>) {
         if let Ok(mut armed) = self.armed.lock() {
