@@ -7,12 +7,14 @@
 //! - [`request`]: the body of `POST /api/features`, built and read back.
 //! - [`response`]: the provider's answers, mapped to results and errors people understand.
 //! - [`intake`]: deciding about a source image before it is decoded and uploaded.
+//! - [`image_recipe`]: the recipe a result file carries inside it (PNG iTXt, JPEG XMP).
 //! - [`snippets`]: the same requests as cURL, JavaScript and Python.
 //! - [`history`]: what the history keeps of each run, and its export bundle.
 //! - [`zip`]: the stored zip the bundle is written in, and CRC-32.
 //! - [`json`]: JSON values read without serde (the page reads JSON with the browser).
 
 pub mod history;
+pub mod image_recipe;
 pub mod intake;
 pub mod json;
 pub mod params;
@@ -23,6 +25,7 @@ mod text;
 pub use text::format_number;
 pub mod zip;
 
+pub use image_recipe::{ImageRecipe, RecipeFileError, read_recipe, write_recipe};
 pub use intake::{
     DEFAULT_MAX_SOURCE_BYTES, DEFAULT_MAX_UPLOAD_PIXELS, ImageKind, IntakeError, check_source,
     download_file_name, fit_within, format_bytes, jpeg_orientation, jpeg_scaled_decode_size, sniff,
