@@ -621,6 +621,11 @@ pub fn Editor(
                     max_upload_pixels=max_pixels
                     on_source=Callback::new(move |source| state.set_source(source))
                     pastes=Callback::new(move |event: web_sys::Event| ours(&event))
+                    on_recipe=Callback::new(move |params: EditParams| {
+                        // A recipe's seed is what made the image: kept, not re-rolled.
+                        state.seed_locked.set(params.seed.is_some());
+                        state.params.set(params);
+                    })
                 />
                 <ParamsForm params=state.params problems=Signal::from(form_problems) seed_locked=state.seed_locked/>
                 <div class="run-bar">
@@ -725,6 +730,7 @@ crate::split::part! {
                         preview_url: result.display_url.clone(),
                         size: None,
                         dimensions: result.dimensions,
+                        recipe: None,
                     });
                 }
             })

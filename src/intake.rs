@@ -2,18 +2,26 @@
 //! Every file is judged by `flexedit_api::check_source` before anything else happens, and a
 //! refused file leaves the current source as it was.
 
-use flexedit_api::{ImageRef, IntakeError, check_image_ref, check_source, format_bytes};
+use flexedit_api::{
+    EditParams, ImageKind, ImageRef, IntakeError, check_image_ref, check_source, format_bytes,
+    read_recipe,
+};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, ClipboardEvent, DataTransfer, DragEvent, HtmlImageElement};
 
-use crate::prepare::{HEAD_BYTES, PrepareError, blob_size, decode_upright, read_head};
+use crate::prepare::{HEAD_BYTES, PrepareError, blob_bytes, blob_size, decode_upright, read_head};
 use crate::source::{Origin, Source};
 
 /// What the file picker offers; anything else can still be dropped and is then refused
 /// with a reason.
 const ACCEPT: &str = "image/png,image/jpeg,image/webp";
+
+/// Files up to this size are read whole for a recipe inside them. A flexedit result is the
+/// provider's output of at most about 4 megapixels, well below it; a larger photo is no
+/// result, and is not copied into memory only to find nothing.
+const RECIPE_READ_MAX: u64 = 32 * 1024 * 1024;
 
 /// How long an image URL may take to load before it is used without its dimensions.
 const URL_PATIENCE_MS: i32 = 10_000;
@@ -111,6 +119,12 @@ async fn source_checked(
     let preview_url =
         web_sys::Url::create_object_url_with_blob(shown).map_err(|_| SourceError::Unreadable)?;
     let mime = kind.mime().unwrap_or_default().to_owned();
+    let recipe = match kind {
+        ImageKind::Png | ImageKind::Jpeg if size <= RECIPE_READ_MAX => blob_bytes(&blob)
+            .await
+            .and_then(|bytes| read_recipe(&bytes)),
+        _ => None,
+    };
     Ok(Source {
         name,
         origin: Origin::File {
@@ -121,6 +135,7 @@ async fn source_checked(
         preview_url,
         size: Some(size),
         dimensions: Some(dimensions),
+        recipe,
     })
 }
 
@@ -167,6 +182,7 @@ crate::split::part! {
             preview_url: url,
             size: None,
             dimensions,
+            recipe: None,
         }
     }
 }
@@ -203,6 +219,9 @@ pub fn Intake(
     /// editor). A pasted file is taken, or refused with its reason, like a dropped one.
     #[prop(optional)]
     pastes: Option<Callback<web_sys::Event, bool>>,
+    /// Called with a source's recipe when the person chooses to use it.
+    #[prop(optional)]
+    on_recipe: Option<Callback<EditParams>>,
 ) -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     // The image URL the page could not load itself; the note about it shows only while
@@ -454,14 +473,20 @@ pub fn Intake(
                         }
                     })
             }}
-            {move || source.get().map(|source| preview(&source, max_upload_pixels.get()))}
+            {move || {
+                source.get().map(|source| preview(&source, max_upload_pixels.get(), on_recipe))
+            }}
         </section>
     }
 }
 
 /// The current source with what is known about it, and the size that will be uploaded
 /// when that differs.
-fn preview(source: &Source, max_upload_pixels: u64) -> impl IntoView + use<> {
+fn preview(
+    source: &Source,
+    max_upload_pixels: u64,
+    on_recipe: Option<Callback<EditParams>>,
+) -> impl IntoView + use<> {
     let alt = format!("Source image: {}", source.name);
     let dimensions = source.dimensions.map(|(w, h)| format!("{w} × {h}"));
     let size = source.size.map(format_bytes);
@@ -484,7 +509,39 @@ fn preview(source: &Source, max_upload_pixels: u64) -> impl IntoView + use<> {
                 {upload.map(|u| view! { <span class="intake-upload">{u}</span> })}
                 {how.map(|h| view! { <span class="intake-how">{h}</span> })}
             </figcaption>
+            {source.recipe.clone().zip(on_recipe).map(|(recipe, apply)| recipe_offer(&recipe, apply))}
         </figure>
+    }
+}
+
+/// A flexedit result brings back how it was made: its prompt, and a button that puts its
+/// prompt and parameters into the form, with the image itself as the source.
+fn recipe_offer(
+    recipe: &flexedit_api::ImageRecipe,
+    apply: Callback<EditParams>,
+) -> impl IntoView + use<> {
+    let action = match recipe.params() {
+        Some(params) => view! {
+            <button
+                type="button"
+                class="intake-recipe-use"
+                data-testid="use-recipe"
+                on:click=move |_| apply.run(params.clone())
+            >
+                "Use its recipe"
+            </button>
+        }
+        .into_any(),
+        None => view! {
+            <span>"Its parameters are no longer accepted, so it cannot be applied."</span>
+        }
+        .into_any(),
+    };
+    view! {
+        <div class="intake-recipe" data-testid="source-recipe">
+            <span>"Made with flexedit: "<q>{recipe.prompt.clone()}</q></span>
+            {action}
+        </div>
     }
 }
 

@@ -4,7 +4,10 @@
 use std::cell::Cell;
 use std::time::Duration;
 
-use flexedit_api::{ApiError, Credits, OutputFormat, PromptObject, Stage, download_file_name};
+use flexedit_api::{
+    ApiError, Credits, ImageRecipe, OutputFormat, PromptObject, RecipeFileError, Stage,
+    download_file_name, write_recipe,
+};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::JsCast;
@@ -12,6 +15,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::compare::Compare;
+use crate::prepare::{blob_bytes, bytes_blob};
 use crate::run::RunResult;
 use crate::transport::Network;
 
@@ -219,11 +223,20 @@ fn ResultPanel(
     let known_size = result.dimensions;
     let display_url = result.display_url.clone();
 
+    let recipe = ImageRecipe {
+        prompt: prompt.prompt.clone(),
+        prompt_object: serde_json::to_value(&prompt).unwrap_or_default(),
+        seed: seed.map(u64::from),
+        model: result.request.model.clone(),
+        parent: Some(prompt.image_url.clone()),
+        mask: false,
+    };
     let on_download = {
         let network = network.clone();
         let url = display_url.clone();
         let prompt = prompt.clone();
         move |_| {
+            let recipe = recipe.clone();
             if busy.get_untracked() {
                 return;
             }
@@ -240,8 +253,10 @@ fn ResultPanel(
                     Ok(blob) => {
                         let format = format_of(&blob.type_(), prompt.output_format);
                         let name = download_file_name(&prompt.prompt, seed, format);
+                        let (blob, unwritten) = with_recipe(blob, &recipe).await;
+                        let after = unwritten.map(|e| format!(" {e}")).unwrap_or_default();
                         match save_blob(&blob, &name) {
-                            Ok(()) => Notice::Done(format!("Saved as {name}.")),
+                            Ok(()) => Notice::Done(format!("Saved as {name}.{after}")),
                             Err(()) => open_instead(
                                 &url,
                                 "The browser would not save the file from the page",
@@ -471,6 +486,24 @@ async fn fetch_result(network: Option<&Network>, url: &str) -> Result<web_sys::B
         None => Err(ApiError::Network {
             stage: Stage::Result,
         }),
+    }
+}
+
+/// The result's bytes with its recipe written into the file, so that the image itself
+/// says how it was made; the bytes as they were, and why, when it cannot be written.
+async fn with_recipe(
+    blob: web_sys::Blob,
+    recipe: &ImageRecipe,
+) -> (web_sys::Blob, Option<RecipeFileError>) {
+    let Some(bytes) = blob_bytes(&blob).await else {
+        return (blob, None);
+    };
+    match write_recipe(&bytes, recipe) {
+        Ok(written) => match bytes_blob(&written, &blob.type_()) {
+            Some(with) => (with, None),
+            None => (blob, None),
+        },
+        Err(err) => (blob, Some(err)),
     }
 }
 

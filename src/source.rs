@@ -29,6 +29,8 @@ pub struct Source {
     pub size: Option<u64>,
     /// Dimensions upright (EXIF orientation applied), when known.
     pub dimensions: Option<(u32, u32)>,
+    /// How the image was made, when it is a flexedit result that carries its recipe.
+    pub recipe: Option<flexedit_api::ImageRecipe>,
 }
 
 impl Source {

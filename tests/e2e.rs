@@ -742,6 +742,45 @@ async fn before_after_compares_the_source_with_the_result_and_download_saves_its
         .nth(1)
         .and_then(|rest| rest.split('?').next())
         .expect("a simulator result URL");
-    assert_eq!(bytes, session.stored_asset(path).await);
+    // The simulator's bytes with the recipe written in, and nothing else changed.
+    let sent = edit_bodies(&session).await.pop().expect("the edit sent");
+    let recipe = flexedit_api::ImageRecipe {
+        prompt: "Add the text \"OPEN\" at the top".to_owned(),
+        prompt_object: sent["promptObject"].clone(),
+        seed: Some(7),
+        model: flexedit_api::MODEL.to_owned(),
+        parent: sent["promptObject"]["imageUrl"].as_str().map(str::to_owned),
+        mask: false,
+    };
+    let stored = session.stored_asset(path).await;
+    assert_eq!(
+        bytes,
+        flexedit_api::write_recipe(&stored, &recipe).expect("a PNG takes a recipe")
+    );
+    assert_eq!(flexedit_api::read_recipe(&bytes), Some(recipe));
+
+    // Months later: the downloaded file, chosen again, brings its recipe back.
+    session.fill("field-prompt", "something else").await;
+    session.fill("field-seed", "123").await;
+    assert!(
+        session
+            .browser
+            .find(fantoccini::Locator::Css("[data-testid='use-recipe']"))
+            .await
+            .is_err(),
+        "a source without a recipe offers none"
+    );
+    let saved = session.downloads.path().join(&name);
+    session.choose_file(&saved).await;
+    session
+        .wait_for_text("source-recipe", "Add the text \"OPEN\" at the top")
+        .await;
+    session.screenshot("recipe-offered").await;
+    session.click("use-recipe").await;
+    assert_eq!(
+        session.value_of("field-prompt").await,
+        "Add the text \"OPEN\" at the top"
+    );
+    assert_eq!(session.value_of("field-seed").await, "7");
     session.close().await;
 }

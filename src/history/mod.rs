@@ -23,6 +23,8 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
+pub use crate::prepare::{blob_bytes, bytes_blob};
+
 use crate::editor::EditorState;
 use crate::run::{Failure, RunResult};
 use crate::source::{Origin, Source};
@@ -164,20 +166,6 @@ fn tab_id() -> String {
         let _ = storage.set_item(TAB_KEY, &id);
     }
     id
-}
-
-/// The bytes of a Blob.
-pub async fn blob_bytes(blob: &web_sys::Blob) -> Option<Vec<u8>> {
-    let buffer = JsFuture::from(blob.array_buffer()).await.ok()?;
-    Some(js_sys::Uint8Array::new(&buffer).to_vec())
-}
-
-/// Bytes as a Blob of their own image type.
-pub fn bytes_blob(bytes: &[u8], mime: &str) -> Option<web_sys::Blob> {
-    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
-    let options = web_sys::BlobPropertyBag::new();
-    options.set_type(mime);
-    web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options).ok()
 }
 
 /// `navigator.storage.estimate()`, where the browser has it: `(usage, quota)`.
@@ -526,6 +514,7 @@ impl History {
                     preview_url,
                     size: blob.as_ref().map(|b| b.size() as u64),
                     dimensions: None,
+                    recipe: None,
                 }
             }
             _ => {
@@ -754,6 +743,7 @@ impl History {
                 preview_url: saved.reference,
                 size: None,
                 dimensions: None,
+                recipe: None,
             },
             SourceKind::Result => {
                 let run = self.runs.with_untracked(|runs| {

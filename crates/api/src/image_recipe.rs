@@ -14,6 +14,10 @@ use img_parts::png::{Png, PngChunk};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::params::EditParams;
+use crate::request::EditRequest;
+use crate::{FEATURE_TYPE, MODEL};
+
 /// The `iTXt` keyword, and the name of the recipe in the XMP packet.
 pub const KEYWORD: &str = "flexedit";
 
@@ -46,6 +50,21 @@ pub struct ImageRecipe {
     /// Whether a protected area limited where the edit could change the image.
     #[serde(default)]
     pub mask: bool,
+}
+
+impl ImageRecipe {
+    /// The form's parameters that made the image, read as the provider would read its
+    /// `promptObject`; `None` when they no longer pass the checks.
+    pub fn params(&self) -> Option<EditParams> {
+        let body = serde_json::json!({
+            "type": FEATURE_TYPE,
+            "model": MODEL,
+            "promptObject": self.prompt_object,
+        });
+        EditRequest::from_json(&body.to_string())
+            .ok()
+            .map(|request| request.params())
+    }
 }
 
 /// Why a recipe could not be written into a file.

@@ -90,6 +90,17 @@ fn a_jpeg_carries_its_recipe_in_an_xmp_packet() {
 }
 
 #[test]
+fn a_recipe_gives_back_the_forms_parameters() {
+    let params = recipe("make the sky orange").params().unwrap();
+    assert_eq!(params.prompt, "make the sky orange");
+    assert_eq!(params.steps, Some(30.0));
+    assert_eq!(params.seed, Some(42.0));
+    let mut broken = recipe("x");
+    broken.prompt_object = json!({"imageUrl": "images/a.png", "prompt": "x", "steps": 900});
+    assert_eq!(broken.params(), None);
+}
+
+#[test]
 fn writing_again_replaces_the_recipe() {
     for source in [png(), jpeg()] {
         let once = write_recipe(&source, &recipe("first")).unwrap();
