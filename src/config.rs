@@ -4,7 +4,7 @@
 //! page at a foreign endpoint.
 
 use flexedit_api::{
-    DEFAULT_MAX_SOURCE_BYTES, DEFAULT_MAX_UPLOAD_PIXELS, EditParams, Json, JsonError, Mode,
+    DEFAULT_MAX_SOURCE_BYTES, DEFAULT_MAX_UPLOAD_PIXELS, EditParams, Json, JsonError, Mode, Recipe,
 };
 
 /// What a deployment decides.
@@ -22,6 +22,8 @@ pub struct Config {
     pub max_source_bytes: u64,
     /// Starting values of the form.
     pub defaults: EditParams,
+    /// Recipes the deployment ships: offered to everyone, read-only.
+    pub recipes: Vec<Recipe>,
 }
 
 impl Default for Config {
@@ -34,6 +36,7 @@ impl Default for Config {
             max_upload_pixels: DEFAULT_MAX_UPLOAD_PIXELS,
             max_source_bytes: DEFAULT_MAX_SOURCE_BYTES,
             defaults: EditParams::default(),
+            recipes: Vec::new(),
         }
     }
 }
@@ -49,6 +52,7 @@ pub struct ConfigFile {
     pub max_upload_pixels: Option<u64>,
     pub max_source_bytes: Option<u64>,
     pub defaults: Option<EditParams>,
+    pub recipes: Option<Vec<Recipe>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,6 +112,7 @@ impl ConfigFile {
                         })
                     })?
                 }
+                "recipes" => file.recipes = value.optional(|v| Recipe::list_from_json(v, field))?,
                 _ => return Err(JsonError::UnknownField(name.clone())),
             }
         }
@@ -157,6 +162,9 @@ impl Config {
         }
         if let Some(defaults) = file.defaults {
             self.defaults = defaults;
+        }
+        if let Some(recipes) = file.recipes {
+            self.recipes = recipes;
         }
         self
     }
@@ -208,6 +216,27 @@ mod tests {
         assert_eq!(notice, None);
         assert_eq!(config.mode, Mode::Direct);
         assert!(!config.allow_mode_change);
+    }
+
+    #[test]
+    fn shipped_recipes_come_from_the_config() {
+        let (config, notice) = answer(
+            200,
+            Some(
+                r#"{"recipes": [{"name": "Sale headline", "params": {"prompt": "Add the text SALE at the top", "steps": 30}}]}"#,
+            ),
+        );
+        assert_eq!(notice, None);
+        assert_eq!(config.recipes.len(), 1);
+        assert_eq!(config.recipes[0].name, "Sale headline");
+        assert_eq!(config.recipes[0].params.steps, Some(30.0));
+        let (config, notice) = answer(200, Some(r#"{"recipes": [{"name": ""}]}"#));
+        assert!(config.recipes.is_empty());
+        assert!(
+            notice
+                .unwrap_or_default()
+                .contains("Give the recipe a name.")
+        );
     }
 
     #[test]

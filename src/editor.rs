@@ -627,6 +627,11 @@ pub fn Editor(
                         state.params.set(params);
                     })
                 />
+                <crate::recipes::Recipes
+                    recipes=Signal::derive(move || config.with(|c| c.recipes.clone()))
+                    params=state.params
+                    seed_locked=state.seed_locked
+                />
                 <ParamsForm params=state.params problems=Signal::from(form_problems) seed_locked=state.seed_locked/>
                 <div class="run-bar">
                     <button

@@ -12,6 +12,7 @@ pub mod history;
 pub mod intake;
 pub mod json;
 pub mod prepare;
+pub mod recipes;
 pub mod result;
 pub mod run;
 pub mod settings;

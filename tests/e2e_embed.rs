@@ -433,10 +433,50 @@ async fn a_config_that_locks_the_endpoint_hides_the_endpoint_setting() {
         .expect("read the control");
     assert!(!disabled, "the locked mode cannot be changed");
 
-    // Without the lock the same build shows it.
-    let open = site("", &[("config.json", br#"{"mode": "proxy"}"#)]);
+    assert!(
+        session
+            .browser
+            .find(Locator::Css("[data-testid='recipes']"))
+            .await
+            .is_err(),
+        "no recipes shipped, none offered"
+    );
+
+    // Without the lock the same build shows it; a shipped recipe applies to the form.
+    let open = site(
+        "",
+        &[(
+            "config.json",
+            br#"{"mode": "proxy", "recipes": [{"name": "Sale headline", "params": {"prompt": "Add the text SALE 50% OFF in bold red letters at the top", "steps": 30, "seed": 12}}]}"#,
+        )],
+    );
     let unlocked = serve(&open).await;
     unlocked.open_editor().await;
+    unlocked.fill("field-prompt", "my own words").await;
+    unlocked.fill("field-guidance", "4").await;
+    unlocked.wait_for_text("recipes", "Sale headline").await;
+    let sets = unlocked
+        .by_test_id("recipe")
+        .await
+        .text()
+        .await
+        .expect("the recipe");
+    assert!(sets.contains("from this site"), "{sets}");
+    unlocked.click("recipe-apply").await;
+    unlocked
+        .wait_for_text("recipes-status", "Applied “Sale headline” to the form.")
+        .await;
+    assert_eq!(
+        unlocked.value_of("field-prompt").await,
+        "Add the text SALE 50% OFF in bold red letters at the top"
+    );
+    assert_eq!(unlocked.value_of("field-steps").await, "30");
+    assert_eq!(unlocked.value_of("field-seed").await, "12");
+    assert_eq!(
+        unlocked.value_of("field-guidance").await,
+        "",
+        "a recipe sets every parameter, the ones it leaves to the provider included"
+    );
     unlocked
         .by_test_id("settings")
         .await

@@ -8,6 +8,7 @@
 //! - [`response`]: the provider's answers, mapped to results and errors people understand.
 //! - [`intake`]: deciding about a source image before it is decoded and uploaded.
 //! - [`image_recipe`]: the recipe a result file carries inside it (PNG iTXt, JPEG XMP).
+//! - [`recipe`]: named prompts and parameters, shipped by a deployment or saved by a person.
 //! - [`snippets`]: the same requests as cURL, JavaScript and Python.
 //! - [`history`]: what the history keeps of each run, and its export bundle.
 //! - [`zip`]: the stored zip the bundle is written in, and CRC-32.
@@ -18,6 +19,7 @@ pub mod image_recipe;
 pub mod intake;
 pub mod json;
 pub mod params;
+pub mod recipe;
 pub mod request;
 pub mod response;
 pub mod snippets;
@@ -38,6 +40,7 @@ pub use params::{
     Problem, Problems, Range, SAFETY_TOLERANCE, SEED_MAX, STEPS, StepsPreset, check_image_ref,
     check_prompt,
 };
+pub use recipe::{RECIPE_NAME_MAX_CHARS, Recipe, RecipeError};
 pub use request::{
     EditRequest, HOST_SERVICE, HOST_WRAPPER_MESSAGE, PromptObject, RequestError,
     WRAPPED_HOST_ERROR, host_error_body,
