@@ -628,7 +628,16 @@ pub fn Editor(
                     })
                 />
                 <crate::recipes::Recipes
-                    recipes=Signal::derive(move || config.with(|c| c.recipes.clone()))
+                    shipped=Signal::derive(move || config.with(|c| c.recipes.clone()))
+                    own=Signal::derive(move || {
+                        state.history.map(|h| h.recipes.get()).unwrap_or_default()
+                    })
+                    keeping=state.history.map(|history| crate::recipes::Keeping {
+                        save: Callback::new(move |(recipe, replacing)| {
+                            history.save_recipe(recipe, replacing)
+                        }),
+                        delete: Callback::new(move |name| history.delete_recipe(name)),
+                    })
                     params=state.params
                     seed_locked=state.seed_locked
                 />

@@ -425,3 +425,89 @@ async fn a_chosen_file_comes_back_after_a_reload() {
     .await;
     again.remove();
 }
+
+fn field_value(root: &web_sys::HtmlElement, selector: &str) -> String {
+    find(root, selector)
+        .and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().ok())
+        .map(|input| input.value())
+        .or_else(|| {
+            find(root, selector)
+                .and_then(|e| e.dyn_into::<web_sys::HtmlTextAreaElement>().ok())
+                .map(|area| area.value())
+        })
+        .unwrap_or_default()
+}
+
+/// The names the recipe list shows, in order, read from its items' `data-name`.
+fn recipe_names(root: &web_sys::HtmlElement) -> Vec<String> {
+    let html = find(root, ".recipe-list")
+        .map(|list| list.inner_html())
+        .unwrap_or_default();
+    html.split("data-name=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[wasm_bindgen_test]
+async fn a_saved_recipe_is_kept_applied_renamed_and_deleted() {
+    let db = db_name("recipes");
+    let (root, history) = mount(&db);
+    history_on(&root, history).await;
+    type_into(
+        &root,
+        "#field-prompt",
+        "Add the text SALE in bold red letters",
+    );
+    type_into(&root, "#field-steps", "30");
+    type_into(&root, "#recipe-name", "  ");
+    click(&root, "recipe-save");
+    until("an empty name is refused in words", || {
+        text_of(&root, "recipes-status") == "Give the recipe a name."
+    })
+    .await;
+    type_into(&root, "#recipe-name", "Sale");
+    click(&root, "recipe-save");
+    until("the recipe is listed", || recipe_names(&root) == ["Sale"]).await;
+    assert_eq!(text_of(&root, "recipes-status"), "Saved the recipe “Sale”.");
+    let sets = text_of(&root, "recipe");
+    assert!(sets.contains("yours") && sets.contains("Steps30"), "{sets}");
+
+    // A reload finds it in the database, and applying it restores the form.
+    root.remove();
+    let (again, history) = mount(&db);
+    history_on(&again, history).await;
+    until("the recipe came back", || recipe_names(&again) == ["Sale"]).await;
+    type_into(&again, "#field-prompt", "something else");
+    type_into(&again, "#field-steps", "12");
+    settle().await;
+    click(&again, "recipe-apply");
+    until("the recipe applied", || {
+        field_value(&again, "#field-prompt") == "Add the text SALE in bold red letters"
+            && field_value(&again, "#field-steps") == "30"
+    })
+    .await;
+
+    click(&again, "recipe-rename");
+    until("the rename field shows", || {
+        find(&again, "[data-testid='recipe-new-name']").is_some()
+    })
+    .await;
+    type_into(&again, "[data-testid='recipe-new-name']", "Sale banner");
+    click(&again, "recipe-rename-save");
+    until("renamed, the old name gone", || {
+        recipe_names(&again) == ["Sale banner"]
+    })
+    .await;
+    let stored = history.recipes.get_untracked();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].params.steps, Some(30.0));
+
+    click(&again, "recipe-delete");
+    until("deleted", || recipe_names(&again).is_empty()).await;
+    let store = Store::open(&db).await.expect("open");
+    assert!(store.recipes().await.expect("read").is_empty());
+    store.close();
+    again.remove();
+}

@@ -15,7 +15,7 @@ use flexedit_api::history::{
     BundledRun, Outcome, RunRecord, Slot, SourceKind, SourceRecord, SuccessRecord, mime_of,
     run_id_from, storage_sentence,
 };
-use flexedit_api::{EditParams, Mode};
+use flexedit_api::{EditParams, Mode, Recipe};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::{Deserialize, Serialize};
@@ -122,6 +122,8 @@ pub struct History {
     pub message: RwSignal<Option<String>>,
     /// Storage used against the quota, and whether it is nearly full.
     pub storage: RwSignal<Option<(String, bool)>>,
+    /// The person's own recipes, by name.
+    pub recipes: RwSignal<Vec<Recipe>>,
     tab: StoredValue<String>,
     /// The database's name.
     name: StoredValue<String>,
@@ -199,6 +201,7 @@ impl History {
             problem: RwSignal::new(None),
             message: RwSignal::new(None),
             storage: RwSignal::new(None),
+            recipes: RwSignal::new(Vec::new()),
             // Read when the database opens (`open_part`), not while the form renders.
             tab: StoredValue::new(String::new()),
             name: StoredValue::new(name.to_owned()),
@@ -283,9 +286,44 @@ impl History {
             Ok(runs) => self.runs.set(runs),
             Err(error) => self.problem.set(Some(error.to_string())),
         }
+        match store.recipes().await {
+            Ok(mut recipes) => {
+                recipes.sort_by_key(|r| r.name.to_lowercase());
+                self.recipes.set(recipes);
+            }
+            Err(error) => self.problem.set(Some(error.to_string())),
+        }
         if let Some((usage, quota)) = estimate().await {
             self.storage.set(Some(storage_sentence(usage, quota)));
         }
+    }
+
+    /// Keeps a recipe of the person's; `replacing` names the one it renames. Without
+    /// storage it is kept for this tab only.
+    pub fn save_recipe(&self, recipe: Recipe, replacing: Option<String>) {
+        let Some(store) = self.store() else {
+            self.recipes.update(|all| {
+                all.retain(|r| Some(&r.name) != replacing.as_ref() && r.name != recipe.name);
+                all.push(recipe);
+                all.sort_by_key(|r| r.name.to_lowercase());
+            });
+            return;
+        };
+        let history = *self;
+        spawn_local(async move {
+            history.report(save_recipe_part(history, store, recipe, replacing).await);
+        });
+    }
+
+    pub fn delete_recipe(&self, name: String) {
+        let Some(store) = self.store() else {
+            self.recipes.update(|all| all.retain(|r| r.name != name));
+            return;
+        };
+        let history = *self;
+        spawn_local(async move {
+            history.report(delete_recipe_part(history, store, name).await);
+        });
     }
 
     /// Reports the outcome of a write, and on success tells the list and other tabs.
@@ -848,6 +886,27 @@ crate::split::part! {
             Err(error) => history.off(error.to_string()),
         }
         history.keep_form(form).await;
+    }
+}
+
+crate::split::part! {
+    history:
+    async fn save_recipe_part(
+        history: History,
+        store: Rc<Store>,
+        recipe: Recipe,
+        replacing: Option<String>,
+    ) -> () {
+        let written = store.put_recipe(&recipe, replacing.as_deref()).await;
+        history.after_write(written).await;
+    }
+}
+
+crate::split::part! {
+    history:
+    async fn delete_recipe_part(history: History, store: Rc<Store>, name: String) -> () {
+        let written = store.delete_recipe(&name).await;
+        history.after_write(written).await;
     }
 }
 

@@ -4,6 +4,7 @@
 //! - `runs`: key = run id, value = the record as JSON text.
 //! - `images`: key = `{run id}:source` / `{run id}:result` / `form:{tab}`, value = a Blob.
 //! - `forms`: key = tab id, value = the form as JSON text.
+//! - `recipes` (from version 3): key = the recipe's name, value = the recipe as JSON text.
 //!
 //! Version 1 kept everything in `runs`, one object per run `{record, source?, result?}`;
 //! opening it upgrades in place, moving the images out so listing runs reads no bytes.
@@ -13,6 +14,7 @@
 
 use std::cell::Cell;
 
+use flexedit_api::Recipe;
 use flexedit_api::history::{RunRecord, Slot};
 use indexed_db_futures::database::Database;
 use indexed_db_futures::error::{DomException, Error as DbError};
@@ -21,12 +23,13 @@ use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::{Transaction, TransactionMode};
 use wasm_bindgen::{JsCast, JsValue};
 
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 /// The database the app uses; tests open their own names.
 pub const DB_NAME: &str = "flexedit-history";
 pub const RUNS: &str = "runs";
 pub const IMAGES: &str = "images";
 pub const FORMS: &str = "forms";
+pub const RECIPES: &str = "recipes";
 
 /// Why the history could not do what was asked, with what to do next.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -142,6 +145,9 @@ impl Store {
                         let runs = upgrade.object_store(RUNS)?;
                         migrate_v1(&runs, &images).await?;
                     }
+                }
+                if old < 3 {
+                    db.create_object_store(RECIPES).build()?;
                 }
                 Ok(())
             })
@@ -334,6 +340,64 @@ impl Store {
         tx.object_store(IMAGES)
             .map_err(write_error)?
             .delete(form_image_key(tab))
+            .build()
+            .map_err(write_error)?;
+        tx.commit().await.map_err(write_error)
+    }
+
+    /// The person's recipes, by name. One that cannot be read is skipped, not fatal.
+    pub async fn recipes(&self) -> Result<Vec<Recipe>, HistoryError> {
+        let tx = self.db.transaction(RECIPES).build().map_err(read_error)?;
+        let store = tx.object_store(RECIPES).map_err(read_error)?;
+        let values = store
+            .get_all::<String>()
+            .primitive()
+            .map_err(read_error)?
+            .await
+            .map_err(read_error)?;
+        Ok(values
+            .filter_map(Result::ok)
+            .filter_map(|json| serde_json::from_str(&json).ok())
+            .collect())
+    }
+
+    /// Saves a recipe under its name; `replacing` another name renames it, in the same
+    /// transaction, so a rename never leaves both or neither.
+    pub async fn put_recipe(
+        &self,
+        recipe: &Recipe,
+        replacing: Option<&str>,
+    ) -> Result<(), HistoryError> {
+        let json = serde_json::to_string(recipe)
+            .map_err(|_| HistoryError::Write("the recipe could not be encoded".into()))?;
+        let tx = self
+            .db
+            .transaction(RECIPES)
+            .with_mode(TransactionMode::Readwrite)
+            .build()
+            .map_err(write_error)?;
+        let store = tx.object_store(RECIPES).map_err(write_error)?;
+        if let Some(old) = replacing.filter(|old| *old != recipe.name) {
+            store.delete(old.to_owned()).build().map_err(write_error)?;
+        }
+        store
+            .put(json)
+            .with_key(recipe.name.clone())
+            .build()
+            .map_err(write_error)?;
+        tx.commit().await.map_err(write_error)
+    }
+
+    pub async fn delete_recipe(&self, name: &str) -> Result<(), HistoryError> {
+        let tx = self
+            .db
+            .transaction(RECIPES)
+            .with_mode(TransactionMode::Readwrite)
+            .build()
+            .map_err(write_error)?;
+        tx.object_store(RECIPES)
+            .map_err(write_error)?
+            .delete(name.to_owned())
             .build()
             .map_err(write_error)?;
         tx.commit().await.map_err(write_error)
