@@ -489,6 +489,23 @@ async fn a_saved_recipe_is_kept_applied_renamed_and_deleted() {
     })
     .await;
 
+    // An export carries the recipe; importing it brings it back after a delete.
+    let (zip, _) = history.export().await.expect("export");
+    assert_eq!(
+        flexedit_api::history::read_bundle(&zip)
+            .expect("a bundle")
+            .recipes
+            .len(),
+        1
+    );
+    click(&again, "recipe-delete");
+    until("deleted before the import", || {
+        recipe_names(&again).is_empty()
+    })
+    .await;
+    history.import(&zip).await.expect("import");
+    until("imported back", || recipe_names(&again) == ["Sale"]).await;
+
     click(&again, "recipe-rename");
     until("the rename field shows", || {
         find(&again, "[data-testid='recipe-new-name']").is_some()

@@ -127,7 +127,7 @@ async fn export(session: &Session) -> (Vec<u8>, Vec<BundledRun>) {
         "{name}"
     );
     std::fs::remove_file(session.downloads.path().join(&name)).expect("remove the export");
-    let runs = read_bundle(&bytes).expect("a readable bundle");
+    let runs = read_bundle(&bytes).expect("a readable bundle").runs;
     (bytes, runs)
 }
 

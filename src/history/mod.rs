@@ -609,7 +609,8 @@ impl History {
             });
         }
         let count = bundled.len();
-        flexedit_api::history::write_bundle(&bundled)
+        let recipes = store.recipes().await?;
+        flexedit_api::history::write_bundle(&bundled, &recipes)
             .map(|zip| (zip, count))
             .map_err(|e| HistoryError::Write(e.to_string()))
     }
@@ -618,10 +619,14 @@ impl History {
     /// importing twice changes nothing.
     pub async fn import(&self, bytes: &[u8]) -> Result<usize, HistoryError> {
         let store = self.store().ok_or(HistoryError::Unavailable)?;
-        let runs = flexedit_api::history::read_bundle(bytes)
+        let bundle = flexedit_api::history::read_bundle(bytes)
             .map_err(|e| HistoryError::Import(e.to_string()))?;
-        let count = runs.len();
-        for run in runs {
+        let count = bundle.runs.len();
+        // A recipe of the same name is replaced, as a run of the same id is.
+        for recipe in &bundle.recipes {
+            store.put_recipe(recipe, None).await?;
+        }
+        for run in bundle.runs {
             let blobs: Vec<(Slot, web_sys::Blob)> =
                 [(Slot::Source, &run.source), (Slot::Result, &run.result)]
                     .into_iter()

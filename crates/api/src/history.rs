@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::intake::format_bytes;
 use crate::params::EditParams;
+use crate::recipe::Recipe;
 use crate::response::Credits;
 use crate::zip::{ZipEntry, ZipError, read_zip, write_zip};
 
@@ -201,6 +202,16 @@ pub struct Manifest {
     pub format: u32,
     pub app: String,
     pub runs: Vec<BundleRun>,
+    /// The person's recipes. Older exports have none; older readers pass over them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recipes: Vec<Recipe>,
+}
+
+/// What an export holds: runs with their images, and the person's recipes.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Bundle {
+    pub runs: Vec<BundledRun>,
+    pub recipes: Vec<Recipe>,
 }
 
 /// A run with its image bytes, as export takes and import gives.
@@ -226,13 +237,15 @@ pub enum BundleError {
     Encode,
 }
 
-/// Builds the export bundle: `manifest.json` first, then each run's images.
-pub fn write_bundle(runs: &[BundledRun]) -> Result<Vec<u8>, BundleError> {
+/// Builds the export bundle: `manifest.json` first (with the recipes), then each run's
+/// images.
+pub fn write_bundle(runs: &[BundledRun], recipes: &[Recipe]) -> Result<Vec<u8>, BundleError> {
     let mut entries = Vec::with_capacity(1 + 2 * runs.len());
     let mut manifest = Manifest {
         format: MANIFEST_FORMAT,
         app: "flexedit".into(),
         runs: Vec::with_capacity(runs.len()),
+        recipes: recipes.to_vec(),
     };
     for run in runs {
         let mut files = BundleFiles::default();
@@ -267,7 +280,7 @@ pub fn write_bundle(runs: &[BundledRun]) -> Result<Vec<u8>, BundleError> {
 
 /// Reads an export bundle. Runs with a malformed id are left out, as are files the manifest
 /// names but the archive lacks (the record is kept, without that image).
-pub fn read_bundle(bytes: &[u8]) -> Result<Vec<BundledRun>, BundleError> {
+pub fn read_bundle(bytes: &[u8]) -> Result<Bundle, BundleError> {
     let mut files: HashMap<String, Vec<u8>> = read_zip(bytes)?
         .into_iter()
         .map(|entry| (entry.name, entry.data))
@@ -285,7 +298,7 @@ pub fn read_bundle(bytes: &[u8]) -> Result<Vec<BundledRun>, BundleError> {
     let manifest: Manifest =
         serde_json::from_slice(&manifest).map_err(|e| BundleError::BadManifest(e.to_string()))?;
     let mut take = |name: Option<&String>| name.and_then(|name| files.remove(name));
-    Ok(manifest
+    let runs = manifest
         .runs
         .into_iter()
         .filter(|run| is_run_id(&run.record.id))
@@ -294,7 +307,11 @@ pub fn read_bundle(bytes: &[u8]) -> Result<Vec<BundledRun>, BundleError> {
             result: take(run.files.result.as_ref()),
             record: run.record,
         })
-        .collect())
+        .collect();
+    Ok(Bundle {
+        runs,
+        recipes: manifest.recipes,
+    })
 }
 
 /// Each run's number, #1 for the oldest, in the order the runs started.
@@ -448,8 +465,25 @@ mod tests {
                 result: None,
             },
         ];
-        let zip = write_bundle(&runs).unwrap();
-        assert_eq!(read_bundle(&zip).unwrap(), runs);
+        let recipes = vec![
+            Recipe::new(
+                "Sale",
+                &EditParams {
+                    prompt: "Add SALE".into(),
+                    steps: Some(30.0),
+                    ..Default::default()
+                },
+            )
+            .unwrap(),
+        ];
+        let zip = write_bundle(&runs, &recipes).unwrap();
+        assert_eq!(
+            read_bundle(&zip).unwrap(),
+            Bundle {
+                runs: runs.clone(),
+                recipes
+            }
+        );
         let entries = read_zip(&zip).unwrap();
         assert_eq!(entries[0].name, MANIFEST_NAME);
         assert_eq!(entries[1].name, format!("images/{ID_A}-source.png"));
@@ -460,6 +494,13 @@ mod tests {
             manifest["runs"][0]["files"]["result"],
             format!("images/{ID_A}-result.png")
         );
+        assert_eq!(manifest["recipes"][0]["name"], "Sale");
+        // An export from before recipes reads with none.
+        let older = write_bundle(&runs, &[]).unwrap();
+        let entries = read_zip(&older).unwrap();
+        let manifest: serde_json::Value = serde_json::from_slice(&entries[0].data).unwrap();
+        assert!(manifest.get("recipes").is_none());
+        assert_eq!(read_bundle(&older).unwrap().recipes, vec![]);
     }
 
     #[test]
@@ -489,11 +530,12 @@ mod tests {
                     record: record("../../x", 1.0, None),
                     files: BundleFiles::default(),
                 }],
+                recipes: Vec::new(),
             })
             .unwrap(),
         }])
         .unwrap();
-        assert_eq!(read_bundle(&bad_ids), Ok(vec![]));
+        assert_eq!(read_bundle(&bad_ids), Ok(Bundle::default()));
     }
 
     #[test]
