@@ -542,8 +542,14 @@ async fn download_saves_the_fetched_image_under_a_meaningful_name() {
     assert!(href.starts_with("blob:"), "{href}");
     assert_eq!(*fetched.borrow(), vec![result.display_url.clone()]);
     let notice = by_test_id(&root, "result-notice");
+    // The fake's bytes are only the start of a PNG signature: saved as they are, and the notice says
+    // why they carry no recipe (a real PNG gets one: the end-to-end download test).
     until("the page says where it saved", || {
-        text(&notice) == format!("Saved as {name}.")
+        text(&notice)
+            == format!(
+                "Saved as {name}. {}",
+                flexedit_api::RecipeFileError::UnknownFormat
+            )
     })
     .await;
     // The temporary link does not stay in the page.
