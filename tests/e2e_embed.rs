@@ -436,10 +436,10 @@ async fn a_config_that_locks_the_endpoint_hides_the_endpoint_setting() {
     assert!(
         session
             .browser
-            .find(Locator::Css("[data-testid='recipes']"))
+            .find(Locator::Css("[data-testid='recipe']"))
             .await
             .is_err(),
-        "no recipes shipped, none offered"
+        "no recipes shipped or saved, none listed"
     );
 
     // Without the lock the same build shows it; a shipped recipe applies to the form.
