@@ -130,6 +130,10 @@ pub struct Args {
     /// Simulator: seconds a result URL stays valid.
     #[arg(long, env = "FLEXEDIT_RESULT_TTL", default_value_t = 3600)]
     pub result_ttl: u64,
+    /// Simulator: seconds the record of an asynchronous edit answers polls after its last
+    /// change (later polls find {"aiRecord": null}).
+    #[arg(long, env = "FLEXEDIT_RECORD_TTL", default_value_t = 24 * 3600)]
+    pub record_ttl: u64,
     /// Simulator direct mode: require this API-KEY on every call, as the provider would
     /// from a page that sends its own key.
     #[arg(long, env = "FLEXEDIT_SIMULATOR_KEY", hide_env_values = true)]
@@ -175,6 +179,7 @@ impl Args {
                     simulator.slow_hold = Duration::from_secs(self.slow_hold);
                     simulator.asset_capacity = self.asset_capacity;
                     simulator.result_ttl = Duration::from_secs(self.result_ttl);
+                    simulator.record_ttl = Duration::from_secs(self.record_ttl);
                     simulator.api_key = self.simulator_key.clone().map(ApiKey::new);
                 }
                 config

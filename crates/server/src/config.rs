@@ -73,6 +73,9 @@ pub struct SimulatorConfig {
     pub asset_capacity: usize,
     /// How long a result's temporary URL stays valid.
     pub result_ttl: Duration,
+    /// How long the record of an asynchronous edit answers its polls after its last
+    /// change; afterwards a poll finds `{"aiRecord": null}`, as for an unknown id.
+    pub record_ttl: Duration,
     /// Direct mode: when set, every API call must carry exactly this `API-KEY`, as a page
     /// served from elsewhere that sends its own key would have to upstream.
     pub api_key: Option<ApiKey>,
@@ -101,6 +104,9 @@ impl Default for SimulatorConfig {
             slow_hold: Duration::from_secs(120),
             asset_capacity: 256 * 1024 * 1024,
             result_ttl: Duration::from_secs(3600),
+            // A day: a person who closed the laptop mid-edit comes back the next morning at
+            // the latest to find it still answerable.
+            record_ttl: Duration::from_secs(24 * 3600),
             api_key: None,
         }
     }
