@@ -7,7 +7,10 @@ use std::time::Duration;
 use clap::{Parser, ValueEnum};
 use url::Url;
 
-use crate::config::{ApiKey, Config, DEFAULT_RATE_LIMIT_PER_MINUTE, DEFAULT_UPSTREAM};
+use crate::config::{
+    ApiKey, Config, DEFAULT_RATE_LIMIT_PER_MINUTE, DEFAULT_UPSTREAM, DEFAULT_UPSTREAM_MAX_WAIT,
+    DEFAULT_UPSTREAM_PER_MINUTE,
+};
 use crate::result_hosts::AssetHost;
 
 /// The environment variable that holds the provider key. Read from the environment only:
@@ -62,6 +65,14 @@ pub struct Args {
     /// Seconds to wait for a connection to the provider.
     #[arg(long, env = "FLEXEDIT_CONNECT_TIMEOUT", default_value_t = 10)]
     pub connect_timeout: u64,
+    /// Requests per minute the proxy sends upstream, for everyone behind it together (the
+    /// provider's limit is per key, and polls count); 0: no budget.
+    #[arg(long, env = "FLEXEDIT_UPSTREAM_BUDGET", default_value_t = DEFAULT_UPSTREAM_PER_MINUTE)]
+    pub upstream_budget: u32,
+    /// Seconds a request waits for a slot of the upstream budget before the proxy answers
+    /// 429 with Retry-After.
+    #[arg(long, env = "FLEXEDIT_UPSTREAM_MAX_WAIT", default_value_t = DEFAULT_UPSTREAM_MAX_WAIT.as_secs())]
+    pub upstream_max_wait: u64,
     /// Largest request body on the API, e.g. 25MiB, 500KiB or a byte count.
     #[arg(long, env = "FLEXEDIT_BODY_LIMIT", default_value = "25MiB", value_parser = parse_size)]
     pub body_limit: usize,
@@ -167,6 +178,8 @@ impl Args {
                 if let Some(proxy) = config.proxy_mut() {
                     proxy.upstream_timeout = Duration::from_secs(self.upstream_timeout);
                     proxy.connect_timeout = Duration::from_secs(self.connect_timeout);
+                    proxy.upstream_per_minute = self.upstream_budget;
+                    proxy.upstream_max_wait = Duration::from_secs(self.upstream_max_wait);
                 }
                 config
             }

@@ -12,6 +12,10 @@ use crate::result_hosts::AssetHost;
 pub const DEFAULT_BODY_LIMIT: usize = 25 * 1024 * 1024;
 /// The provider's documented default is 180 requests per minute per key.
 pub const DEFAULT_RATE_LIMIT_PER_MINUTE: u32 = 180;
+/// The provider's limit per key, which every person behind one proxy shares.
+pub const DEFAULT_UPSTREAM_PER_MINUTE: u32 = 180;
+/// Long enough to ride out a burst of polls, short against an edit's own duration.
+pub const DEFAULT_UPSTREAM_MAX_WAIT: Duration = Duration::from_secs(10);
 /// The provider's own base URL.
 pub const DEFAULT_UPSTREAM: &str = "https://api.1min.ai";
 
@@ -122,6 +126,12 @@ pub struct ProxyConfig {
     /// Edits are synchronous and typically take 15–60 s; allow far more before giving up.
     pub upstream_timeout: Duration,
     pub connect_timeout: Duration,
+    /// Requests the proxy sends upstream in any minute, for every person behind it
+    /// together: the provider's limit is per key, and polls count. `0`: no budget.
+    pub upstream_per_minute: u32,
+    /// The longest a request waits for a slot of that budget before it is refused with
+    /// 429 and `Retry-After`.
+    pub upstream_max_wait: Duration,
     /// Lets the result-fetch route use plain http. Only for tests on loopback, where no TLS
     /// endpoint exists; a real deployment never needs it.
     pub allow_insecure_result_urls: bool,
@@ -185,6 +195,8 @@ impl Config {
                 api_key: key.into(),
                 upstream_timeout: Duration::from_secs(300),
                 connect_timeout: Duration::from_secs(10),
+                upstream_per_minute: DEFAULT_UPSTREAM_PER_MINUTE,
+                upstream_max_wait: DEFAULT_UPSTREAM_MAX_WAIT,
                 allow_insecure_result_urls: false,
             }),
         )
