@@ -266,6 +266,12 @@ mod tests {
             panic!("{config:?}")
         };
         assert!(!simulator.test_mode, "faults must be off unless asked for");
+        assert_eq!(simulator.record_ttl, Duration::from_secs(24 * 3600));
+        let config = parse(&["--record-ttl", "60"]).into_config(None).unwrap();
+        let Role::Simulator(simulator) = &config.role else {
+            panic!("{config:?}")
+        };
+        assert_eq!(simulator.record_ttl, Duration::from_secs(60));
         assert_eq!(
             parse(&["--role", "proxy"])
                 .into_config(Some("  ".into()))
@@ -288,6 +294,10 @@ mod tests {
             "--no-page",
             "--upstream-timeout",
             "5",
+            "--upstream-budget",
+            "90",
+            "--upstream-max-wait",
+            "3",
         ])
         .into_config(Some("k".into()))
         .unwrap();
@@ -300,6 +310,8 @@ mod tests {
             panic!()
         };
         assert_eq!(proxy.upstream_timeout, Duration::from_secs(5));
+        assert_eq!(proxy.upstream_per_minute, 90);
+        assert_eq!(proxy.upstream_max_wait, Duration::from_secs(3));
     }
 
     #[test]
