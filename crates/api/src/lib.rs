@@ -47,7 +47,7 @@ pub use request::{
 };
 pub use response::{
     ApiError, AssetPath, Credits, EditOutcome, EditResult, Stage, parse_asset_upload,
-    parse_edit_response, parse_result_response, presigned_expiry,
+    parse_edit_response, parse_result_response, presigned_expiry, retry_after_seconds,
 };
 pub use snippets::{KEY_PLACEHOLDER, Mode, Snippets, edit_snippets, upload_snippets};
 

@@ -639,6 +639,51 @@ pub fn presigned_expiry(url: &str) -> Option<i64> {
     parse_amz_date(date?)?.checked_add(expires.parse::<i64>().ok()?)
 }
 
+/// The wait a `Retry-After` header asks for, in seconds from `now` (unix seconds): either
+/// a number of seconds or an HTTP date (`Wed, 21 Oct 2026 07:28:00 GMT`). A date already
+/// past is no wait; anything else unreadable is `None`, and the caller keeps its own pace.
+pub fn retry_after_seconds(value: &str, now: i64) -> Option<u64> {
+    let value = value.trim();
+    if !value.is_empty() && value.len() <= 12 && value.bytes().all(|b| b.is_ascii_digit()) {
+        return value.parse().ok();
+    }
+    let at = parse_http_date(value)?;
+    Some(u64::try_from(at.saturating_sub(now)).unwrap_or(0))
+}
+
+/// `Wed, 21 Oct 2026 07:28:00 GMT` (the IMF-fixdate every HTTP server sends) → unix
+/// seconds. The weekday is not checked: a wrong one changes nothing about the time.
+fn parse_http_date(text: &str) -> Option<i64> {
+    let rest = text.split_once(", ")?.1;
+    let mut parts = rest.split(' ');
+    let (day, month, year, time, zone) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    );
+    if parts.next().is_some() || zone != "GMT" || day.len() != 2 || year.len() != 4 {
+        return None;
+    }
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = MONTHS.iter().position(|m| *m == month)?;
+    let clock: Vec<&str> = time.split(':').collect();
+    let [hour, minute, second] = clock.as_slice() else {
+        return None;
+    };
+    if [hour, minute, second].iter().any(|p| p.len() != 2) {
+        return None;
+    }
+    // The same checks as the S3 date: one reader of calendar dates.
+    parse_amz_date(&format!(
+        "{year}{:02}{day}T{hour}{minute}{second}Z",
+        month + 1
+    ))
+}
+
 /// `20260327T100003Z` → unix seconds.
 fn parse_amz_date(s: &str) -> Option<i64> {
     let b = s.as_bytes();
@@ -1093,6 +1138,35 @@ mod tests {
         assert_eq!(parse_amz_date("2026-1-01T000000Z"), None);
         assert_eq!(parse_amz_date("20260101T00000éZ"), None);
         assert_eq!(parse_amz_date("19691231T235959Z"), Some(-1));
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        assert_eq!(retry_after_seconds("60", 0), Some(60));
+        assert_eq!(retry_after_seconds(" 0 ", 0), Some(0));
+        let at = 1_774_605_603; // 2026-03-27T10:00:03Z
+        assert_eq!(
+            retry_after_seconds("Fri, 27 Mar 2026 10:00:33 GMT", at),
+            Some(30)
+        );
+        assert_eq!(
+            retry_after_seconds("Fri, 27 Mar 2026 10:00:03 GMT", at + 5),
+            Some(0)
+        );
+        for bad in [
+            "",
+            "-5",
+            "1.5",
+            "soon",
+            "99999999999999999999",
+            "Fri, 27 Mar 2026 10:00:33 UTC",
+            "Fri, 31 Feb 2026 10:00:33 GMT",
+            "Fri, 27 Mar 2026 10:0:33 GMT",
+            "Fri, 27 Mär 2026 10:00:33 GMT",
+            "Fri, 27 Mar 2026 10:00:33 GMT x",
+        ] {
+            assert_eq!(retry_after_seconds(bad, at), None, "{bad}");
+        }
     }
 
     #[test]

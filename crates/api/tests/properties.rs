@@ -5,7 +5,8 @@ use flexedit_api::{
     AspectRatio, EditOutcome, EditParams, EditRequest, FEATURE_TYPE, Field, ImageRef, MODEL,
     OutputFormat, PROMPT_MAX_CHARS, RequestError, Stage, check_image_ref, check_source,
     download_file_name, fit_within, jpeg_orientation, parse_asset_upload, parse_edit_response,
-    parse_result_response, presigned_expiry, result_url, sniff, upload_file_name,
+    parse_result_response, presigned_expiry, result_url, retry_after_seconds, sniff,
+    upload_file_name,
 };
 use proptest::prelude::*;
 use serde_json::{Map, Value};
@@ -457,6 +458,11 @@ proptest! {
                 prop_assert!(e.stage().is_none_or(|stage| stage == Stage::Poll));
             }
         }
+    }
+
+    #[test]
+    fn retry_after_never_panics(value in prop_oneof![any::<String>(), "[A-Za-z]{3}, [0-9]{2} [A-Za-z]{3} [0-9]{4} [0-9:]{8} GMT"], now in any::<i64>()) {
+        let _ = retry_after_seconds(&value, now);
     }
 
     #[test]
