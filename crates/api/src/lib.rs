@@ -5,6 +5,7 @@
 //!
 //! - [`params`]: the form's parameters, their ranges, and validation into a request.
 //! - [`request`]: the body of `POST /api/features`, built and read back.
+//! - [`record`]: the id of an asynchronous edit's record and the route that polls it.
 //! - [`response`]: the provider's answers, mapped to results and errors people understand.
 //! - [`intake`]: deciding about a source image before it is decoded and uploaded.
 //! - [`image_recipe`]: the recipe a result file carries inside it (PNG iTXt, JPEG XMP).
@@ -20,6 +21,7 @@ pub mod intake;
 pub mod json;
 pub mod params;
 pub mod recipe;
+pub mod record;
 pub mod request;
 pub mod response;
 pub mod snippets;
@@ -41,13 +43,14 @@ pub use params::{
     check_prompt,
 };
 pub use recipe::{RECIPE_NAME_MAX_CHARS, Recipe, RecipeError};
+pub use record::{RESULTS_ROUTE, RecordId, RecordIdError, record_in_path, result_url};
 pub use request::{
-    EditRequest, HOST_SERVICE, HOST_WRAPPER_MESSAGE, PromptObject, RequestError,
-    WRAPPED_HOST_ERROR, host_error_body,
+    ASYNC_FIELD, EditRequest, HOST_SERVICE, HOST_WRAPPER_MESSAGE, PromptObject, RequestError,
+    WRAPPED_HOST_ERROR, host_error_body, wants_async,
 };
 pub use response::{
     ApiError, AssetPath, Credits, EditOutcome, EditResult, Stage, parse_asset_upload,
-    parse_edit_response, presigned_expiry,
+    parse_edit_response, parse_result_response, presigned_expiry, retry_after_seconds,
 };
 pub use snippets::{KEY_PLACEHOLDER, Mode, Snippets, edit_snippets, upload_snippets};
 

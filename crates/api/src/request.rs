@@ -77,6 +77,18 @@ impl EditRequest {
         serde_json::to_string(self).unwrap_or_default()
     }
 
+    /// The body of an asynchronous edit: the same bytes as [`EditRequest::to_json`] with
+    /// `"async":true` after `promptObject`, at the top level where the provider reads it.
+    /// The provider then answers at once with a `PROCESSING` record whose uuid is polled at
+    /// [`crate::result_url`], so the edit survives a dropped connection.
+    pub fn to_json_async(&self) -> String {
+        let body = self.to_json();
+        match body.strip_suffix('}') {
+            Some(open) => format!("{open},\"{ASYNC_FIELD}\":true}}"),
+            None => body,
+        }
+    }
+
     /// The parameters that produce this request, for "run again" and history.
     pub fn params(&self) -> EditParams {
         EditParams::from(&self.prompt_object)
@@ -143,6 +155,19 @@ impl EditRequest {
             }
         }
     }
+}
+
+/// The top-level field that asks for an asynchronous edit.
+pub const ASYNC_FIELD: &str = "async";
+
+/// Whether a features body asks for an asynchronous edit: `"async": true` at the top level.
+/// Anything else (absent, `false`, a string) is the synchronous call, which is what the
+/// provider does with a field it does not take as true.
+pub fn wants_async(body: &str) -> bool {
+    serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|value| value.get(ASYNC_FIELD).and_then(Value::as_bool))
+        .unwrap_or(false)
 }
 
 /// JavaScript's falsy test on a required value, which is what a missing field means to a
@@ -439,6 +464,37 @@ mod tests {
             r#"{"type":"IMAGE_EDITOR","model":"black-forest-labs/flux-2-flex","promptObject":{"imageUrl":"images/a.png","prompt":"x","aspect_ratio":"16:9","output_format":"jpg","output_quality":90,"steps":30,"guidance":2.5,"safety_tolerance":2,"prompt_upsampling":false,"seed":42}}"#
         );
         assert_eq!(p.validate().unwrap().params(), p);
+    }
+
+    #[test]
+    fn the_async_body_adds_one_field_at_the_top_level() {
+        let p = EditParams {
+            image_url: "images/a.png".into(),
+            prompt: "x".into(),
+            seed: Some(7.0),
+            ..EditParams::default()
+        };
+        let request = p.validate().unwrap();
+        assert_eq!(
+            request.to_json_async(),
+            r#"{"type":"IMAGE_EDITOR","model":"black-forest-labs/flux-2-flex","promptObject":{"imageUrl":"images/a.png","prompt":"x","seed":7},"async":true}"#
+        );
+        assert!(wants_async(&request.to_json_async()));
+        assert!(!wants_async(&request.to_json()));
+        assert_eq!(
+            EditRequest::from_json(&request.to_json_async()),
+            Ok(request)
+        );
+        for body in [
+            r#"{"async":"true"}"#,
+            r#"{"async":1}"#,
+            r#"{"async":false}"#,
+            r#"{"promptObject":{"async":true}}"#,
+            "[]",
+            "not json",
+        ] {
+            assert!(!wants_async(body), "{body}");
+        }
     }
 
     #[test]

@@ -48,6 +48,9 @@ pub enum Stage {
     Edit,
     /// Loading the result image after a successful edit.
     Result,
+    /// Asking for the record of an asynchronous edit (`GET /api/results/{uuid}`): the edit
+    /// was sent and keeps running at the provider whatever happens to the poll.
+    Poll,
 }
 
 impl Stage {
@@ -57,6 +60,7 @@ impl Stage {
             Self::Upload => "uploading the image",
             Self::Edit => "running the edit",
             Self::Result => "loading the result",
+            Self::Poll => "checking on the edit",
         }
     }
 }
@@ -102,7 +106,7 @@ impl EditResult {
     }
 }
 
-/// What an answer of `POST /api/features` means.
+/// What an answer of `POST /api/features`, or of a poll of its record, means.
 #[derive(Debug, Clone, PartialEq)]
 pub enum EditOutcome {
     Succeeded(EditResult),
@@ -161,6 +165,11 @@ pub enum ApiError {
     MissingResult,
     #[error("The image is too large for the provider.")]
     TooLarge,
+    /// A poll answered `{"aiRecord": null}`: the provider knows no record of this id (it
+    /// expired, was made with another key, or the id was damaged). The edit may still have
+    /// run and been billed.
+    #[error("The provider has no record of this edit.")]
+    UnknownRecord,
     /// The request failed before any answer: offline, or refused by the browser, which is
     /// what a provider that does not allow cross-origin calls looks like from a page.
     #[error(
@@ -233,6 +242,7 @@ impl ApiError {
             Self::Unexpected { .. } => "unexpected",
             Self::MissingResult => "missing_result",
             Self::TooLarge => "too_large",
+            Self::UnknownRecord => "unknown_record",
             Self::Network { .. } => "network",
             Self::Timeout { .. } => "timeout",
             Self::Cancelled { .. } => "cancelled",
@@ -282,6 +292,11 @@ impl ApiError {
             } => {
                 "The edit may still be running behind the gateway and be billed: check your 1min.ai history before running it again."
             }
+            Self::Gateway {
+                stage: Stage::Poll, ..
+            } => {
+                "Wait a moment: the edit keeps running at the provider, and checking on it again fetches the result."
+            }
             Self::Gateway { .. } => "Wait a moment, then try again.",
             Self::Unexpected { .. } => {
                 "Check the endpoint in Settings; if it is right, try again later."
@@ -290,9 +305,15 @@ impl ApiError {
                 "Try again; if it keeps happening, look for the result in your 1min.ai history."
             }
             Self::TooLarge => "Use a smaller image (about 4 megapixels or less), then try again.",
+            Self::UnknownRecord => {
+                "Look for the result in your 1min.ai history: the record may have expired or belong to another key. Running the edit again may cost again."
+            }
             Self::Network {
                 stage: Stage::Result,
             } => "Check your connection, then load the result again; the edit itself is done.",
+            Self::Network { stage: Stage::Poll } | Self::Timeout { stage: Stage::Poll } => {
+                "Check your connection: the edit keeps running at the provider, and checking on it again fetches the result."
+            }
             Self::Network { .. } => {
                 "Check your connection. If the page calls the API directly, switch to proxy mode in Settings: the provider may not accept calls from web pages."
             }
@@ -314,6 +335,9 @@ impl ApiError {
             Self::Cancelled {
                 stage: Stage::Upload,
             } => "Run again when you are ready.",
+            Self::Cancelled { stage: Stage::Poll } => {
+                "The provider may still finish and bill the edit; check again later to fetch its result."
+            }
         }
     }
 
@@ -350,7 +374,7 @@ impl ApiError {
             Self::Network { stage } | Self::Timeout { stage } | Self::Cancelled { stage } => {
                 *stage != Stage::Upload
             }
-            Self::Server { .. } | Self::MissingResult => true,
+            Self::Server { .. } | Self::MissingResult | Self::UnknownRecord => true,
             Self::Gateway { stage, .. } => *stage != Stage::Upload,
             // A 2xx that could not be read most likely carried a finished edit.
             Self::Unexpected { status, .. } => !(400..500).contains(status),
@@ -373,9 +397,26 @@ impl ApiError {
             | Self::Server { .. }
             | Self::Gateway { .. }
             | Self::MissingResult
+            | Self::UnknownRecord
             | Self::Network { .. }
             | Self::Timeout { .. }
             | Self::Cancelled { .. } => true,
+        }
+    }
+
+    /// After a poll, whether this error says nothing definite about the record, so asking
+    /// again is right: a lost connection, a timeout, a rate limit, a 5xx or a gateway's
+    /// page, an answer that could not be read. Only the other errors (and a finished
+    /// record) end a run; a cancelled poll ends it because the person chose so.
+    pub fn poll_again(&self) -> bool {
+        match self {
+            Self::Network { .. }
+            | Self::Timeout { .. }
+            | Self::RateLimited
+            | Self::Server { .. }
+            | Self::Gateway { .. } => true,
+            Self::Unexpected { status, .. } => !(400..500).contains(status),
+            _ => false,
         }
     }
 
@@ -422,9 +463,31 @@ pub fn parse_asset_upload(status: u16, body: &str) -> Result<AssetPath, ApiError
 }
 
 /// Reads the answer of `POST /api/features`. `aiRecord.status` decides, even on a 200.
+///
+/// Also the first answer of an asynchronous submit: `Processing` with the record's uuid
+/// is the usual answer, but a provider that ignores `async` answers with the finished
+/// record, and that is the outcome at once, with nothing to poll.
 pub fn parse_edit_response(status: u16, body: &str) -> EditOutcome {
+    parse_record(status, body, Stage::Edit)
+}
+
+/// Reads the answer of a poll, `GET /api/results/{uuid}`: the same record as a synchronous
+/// edit (`PROCESSING`, success, failure, read by the same reader), every error shape of
+/// the features call, and `{"aiRecord": null}` for a record the provider does not know.
+/// Errors carry [`Stage::Poll`]; [`ApiError::poll_again`] tells a lost poll from an end.
+pub fn parse_result_response(status: u16, body: &str) -> EditOutcome {
+    if (200..300).contains(&status)
+        && let Body::Json(value) = read_body(body)
+        && value.get("aiRecord").is_some_and(Value::is_null)
+    {
+        return EditOutcome::Failed(ApiError::UnknownRecord);
+    }
+    parse_record(status, body, Stage::Poll)
+}
+
+fn parse_record(status: u16, body: &str, stage: Stage) -> EditOutcome {
     if !(200..300).contains(&status) {
-        return EditOutcome::Failed(error_for_status(status, body, Stage::Edit));
+        return EditOutcome::Failed(error_for_status(status, body, stage));
     }
     let parsed = read_body(body);
     let Body::Json(value) = &parsed else {
@@ -574,6 +637,51 @@ pub fn presigned_expiry(url: &str) -> Option<i64> {
         return None;
     }
     parse_amz_date(date?)?.checked_add(expires.parse::<i64>().ok()?)
+}
+
+/// The wait a `Retry-After` header asks for, in seconds from `now` (unix seconds): either
+/// a number of seconds or an HTTP date (`Wed, 21 Oct 2026 07:28:00 GMT`). A date already
+/// past is no wait; anything else unreadable is `None`, and the caller keeps its own pace.
+pub fn retry_after_seconds(value: &str, now: i64) -> Option<u64> {
+    let value = value.trim();
+    if !value.is_empty() && value.len() <= 12 && value.bytes().all(|b| b.is_ascii_digit()) {
+        return value.parse().ok();
+    }
+    let at = parse_http_date(value)?;
+    Some(u64::try_from(at.saturating_sub(now)).unwrap_or(0))
+}
+
+/// `Wed, 21 Oct 2026 07:28:00 GMT` (the IMF-fixdate every HTTP server sends) → unix
+/// seconds. The weekday is not checked: a wrong one changes nothing about the time.
+fn parse_http_date(text: &str) -> Option<i64> {
+    let rest = text.split_once(", ")?.1;
+    let mut parts = rest.split(' ');
+    let (day, month, year, time, zone) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    );
+    if parts.next().is_some() || zone != "GMT" || day.len() != 2 || year.len() != 4 {
+        return None;
+    }
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = MONTHS.iter().position(|m| *m == month)?;
+    let clock: Vec<&str> = time.split(':').collect();
+    let [hour, minute, second] = clock.as_slice() else {
+        return None;
+    };
+    if [hour, minute, second].iter().any(|p| p.len() != 2) {
+        return None;
+    }
+    // The same checks as the S3 date: one reader of calendar dates.
+    parse_amz_date(&format!(
+        "{year}{:02}{day}T{hour}{minute}{second}Z",
+        month + 1
+    ))
 }
 
 /// `20260327T100003Z` → unix seconds.
@@ -1030,6 +1138,35 @@ mod tests {
         assert_eq!(parse_amz_date("2026-1-01T000000Z"), None);
         assert_eq!(parse_amz_date("20260101T00000éZ"), None);
         assert_eq!(parse_amz_date("19691231T235959Z"), Some(-1));
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        assert_eq!(retry_after_seconds("60", 0), Some(60));
+        assert_eq!(retry_after_seconds(" 0 ", 0), Some(0));
+        let at = 1_774_605_603; // 2026-03-27T10:00:03Z
+        assert_eq!(
+            retry_after_seconds("Fri, 27 Mar 2026 10:00:33 GMT", at),
+            Some(30)
+        );
+        assert_eq!(
+            retry_after_seconds("Fri, 27 Mar 2026 10:00:03 GMT", at + 5),
+            Some(0)
+        );
+        for bad in [
+            "",
+            "-5",
+            "1.5",
+            "soon",
+            "99999999999999999999",
+            "Fri, 27 Mar 2026 10:00:33 UTC",
+            "Fri, 31 Feb 2026 10:00:33 GMT",
+            "Fri, 27 Mar 2026 10:0:33 GMT",
+            "Fri, 27 Mär 2026 10:00:33 GMT",
+            "Fri, 27 Mar 2026 10:00:33 GMT x",
+        ] {
+            assert_eq!(retry_after_seconds(bad, at), None, "{bad}");
+        }
     }
 
     #[test]

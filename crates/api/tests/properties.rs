@@ -3,9 +3,10 @@
 
 use flexedit_api::{
     AspectRatio, EditOutcome, EditParams, EditRequest, FEATURE_TYPE, Field, ImageRef, MODEL,
-    OutputFormat, PROMPT_MAX_CHARS, RequestError, check_image_ref, check_source,
+    OutputFormat, PROMPT_MAX_CHARS, RequestError, Stage, check_image_ref, check_source,
     download_file_name, fit_within, jpeg_orientation, parse_asset_upload, parse_edit_response,
-    presigned_expiry, sniff, upload_file_name,
+    parse_result_response, presigned_expiry, result_url, retry_after_seconds, sniff,
+    upload_file_name,
 };
 use proptest::prelude::*;
 use serde_json::{Map, Value};
@@ -433,6 +434,45 @@ proptest! {
         if let Ok(path) = parse_asset_upload(status, &body) {
             prop_assert!((200..300).contains(&status));
             prop_assert!(!path.as_str().trim().is_empty());
+        }
+    }
+
+    #[test]
+    fn polls_never_panic(status in any_status(), body in any_body()) {
+        match parse_result_response(status, &body) {
+            EditOutcome::Succeeded(result) => {
+                prop_assert!((200..300).contains(&status));
+                prop_assert!(!result.display_url.is_empty());
+            }
+            EditOutcome::Processing { .. } => prop_assert!((200..300).contains(&status)),
+            EditOutcome::Failed(e) => {
+                prop_assert!(e.to_string().ends_with('.'));
+                prop_assert!(!e.next_step().is_empty());
+                let shown = format!("{e} {}", e.provider_words().unwrap_or_default());
+                prop_assert!(!shown.to_ascii_lowercase().contains("<html"));
+                // A lost poll is never the end of a run, and an end is never a lost poll
+                // that could be billed twice by asking again: polling bills nothing.
+                if e.poll_again() {
+                    prop_assert!(e.is_retryable());
+                }
+                prop_assert!(e.stage().is_none_or(|stage| stage == Stage::Poll));
+            }
+        }
+    }
+
+    #[test]
+    fn retry_after_never_panics(value in prop_oneof![any::<String>(), "[A-Za-z]{3}, [0-9]{2} [A-Za-z]{3} [0-9]{4} [0-9:]{8} GMT"], now in any::<i64>()) {
+        let _ = retry_after_seconds(&value, now);
+    }
+
+    #[test]
+    fn record_ids_never_panic(id in prop_oneof![any::<String>(), "[0-9a-fA-F-]{30,40}"]) {
+        match result_url("https://api.1min.ai/", &id) {
+            Ok(url) => {
+                prop_assert_eq!(url.len(), "https://api.1min.ai/api/results/".len() + 36);
+                prop_assert!(url.ends_with(&id));
+            }
+            Err(e) => prop_assert!(e.to_string().ends_with('.')),
         }
     }
 

@@ -7,7 +7,10 @@ use std::time::Duration;
 use clap::{Parser, ValueEnum};
 use url::Url;
 
-use crate::config::{ApiKey, Config, DEFAULT_RATE_LIMIT_PER_MINUTE, DEFAULT_UPSTREAM};
+use crate::config::{
+    ApiKey, Config, DEFAULT_RATE_LIMIT_PER_MINUTE, DEFAULT_UPSTREAM, DEFAULT_UPSTREAM_MAX_WAIT,
+    DEFAULT_UPSTREAM_PER_MINUTE,
+};
 use crate::result_hosts::AssetHost;
 
 /// The environment variable that holds the provider key. Read from the environment only:
@@ -62,6 +65,14 @@ pub struct Args {
     /// Seconds to wait for a connection to the provider.
     #[arg(long, env = "FLEXEDIT_CONNECT_TIMEOUT", default_value_t = 10)]
     pub connect_timeout: u64,
+    /// Requests per minute the proxy sends upstream, for everyone behind it together (the
+    /// provider's limit is per key, and polls count); 0: no budget.
+    #[arg(long, env = "FLEXEDIT_UPSTREAM_BUDGET", default_value_t = DEFAULT_UPSTREAM_PER_MINUTE)]
+    pub upstream_budget: u32,
+    /// Seconds a request waits for a slot of the upstream budget before the proxy answers
+    /// 429 with Retry-After.
+    #[arg(long, env = "FLEXEDIT_UPSTREAM_MAX_WAIT", default_value_t = DEFAULT_UPSTREAM_MAX_WAIT.as_secs())]
+    pub upstream_max_wait: u64,
     /// Largest request body on the API, e.g. 25MiB, 500KiB or a byte count.
     #[arg(long, env = "FLEXEDIT_BODY_LIMIT", default_value = "25MiB", value_parser = parse_size)]
     pub body_limit: usize,
@@ -130,6 +141,10 @@ pub struct Args {
     /// Simulator: seconds a result URL stays valid.
     #[arg(long, env = "FLEXEDIT_RESULT_TTL", default_value_t = 3600)]
     pub result_ttl: u64,
+    /// Simulator: seconds the record of an asynchronous edit answers polls after its last
+    /// change (later polls find {"aiRecord": null}).
+    #[arg(long, env = "FLEXEDIT_RECORD_TTL", default_value_t = 24 * 3600)]
+    pub record_ttl: u64,
     /// Simulator direct mode: require this API-KEY on every call, as the provider would
     /// from a page that sends its own key.
     #[arg(long, env = "FLEXEDIT_SIMULATOR_KEY", hide_env_values = true)]
@@ -163,6 +178,8 @@ impl Args {
                 if let Some(proxy) = config.proxy_mut() {
                     proxy.upstream_timeout = Duration::from_secs(self.upstream_timeout);
                     proxy.connect_timeout = Duration::from_secs(self.connect_timeout);
+                    proxy.upstream_per_minute = self.upstream_budget;
+                    proxy.upstream_max_wait = Duration::from_secs(self.upstream_max_wait);
                 }
                 config
             }
@@ -175,6 +192,7 @@ impl Args {
                     simulator.slow_hold = Duration::from_secs(self.slow_hold);
                     simulator.asset_capacity = self.asset_capacity;
                     simulator.result_ttl = Duration::from_secs(self.result_ttl);
+                    simulator.record_ttl = Duration::from_secs(self.record_ttl);
                     simulator.api_key = self.simulator_key.clone().map(ApiKey::new);
                 }
                 config
@@ -248,6 +266,12 @@ mod tests {
             panic!("{config:?}")
         };
         assert!(!simulator.test_mode, "faults must be off unless asked for");
+        assert_eq!(simulator.record_ttl, Duration::from_secs(24 * 3600));
+        let config = parse(&["--record-ttl", "60"]).into_config(None).unwrap();
+        let Role::Simulator(simulator) = &config.role else {
+            panic!("{config:?}")
+        };
+        assert_eq!(simulator.record_ttl, Duration::from_secs(60));
         assert_eq!(
             parse(&["--role", "proxy"])
                 .into_config(Some("  ".into()))
@@ -270,6 +294,10 @@ mod tests {
             "--no-page",
             "--upstream-timeout",
             "5",
+            "--upstream-budget",
+            "90",
+            "--upstream-max-wait",
+            "3",
         ])
         .into_config(Some("k".into()))
         .unwrap();
@@ -282,6 +310,8 @@ mod tests {
             panic!()
         };
         assert_eq!(proxy.upstream_timeout, Duration::from_secs(5));
+        assert_eq!(proxy.upstream_per_minute, 90);
+        assert_eq!(proxy.upstream_max_wait, Duration::from_secs(3));
     }
 
     #[test]

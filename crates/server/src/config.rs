@@ -12,6 +12,10 @@ use crate::result_hosts::AssetHost;
 pub const DEFAULT_BODY_LIMIT: usize = 25 * 1024 * 1024;
 /// The provider's documented default is 180 requests per minute per key.
 pub const DEFAULT_RATE_LIMIT_PER_MINUTE: u32 = 180;
+/// The provider's limit per key, which every person behind one proxy shares.
+pub const DEFAULT_UPSTREAM_PER_MINUTE: u32 = 180;
+/// Long enough to ride out a burst of polls, short against an edit's own duration.
+pub const DEFAULT_UPSTREAM_MAX_WAIT: Duration = Duration::from_secs(10);
 /// The provider's own base URL.
 pub const DEFAULT_UPSTREAM: &str = "https://api.1min.ai";
 
@@ -73,6 +77,9 @@ pub struct SimulatorConfig {
     pub asset_capacity: usize,
     /// How long a result's temporary URL stays valid.
     pub result_ttl: Duration,
+    /// How long the record of an asynchronous edit answers its polls after its last
+    /// change; afterwards a poll finds `{"aiRecord": null}`, as for an unknown id.
+    pub record_ttl: Duration,
     /// Direct mode: when set, every API call must carry exactly this `API-KEY`, as a page
     /// served from elsewhere that sends its own key would have to upstream.
     pub api_key: Option<ApiKey>,
@@ -101,6 +108,9 @@ impl Default for SimulatorConfig {
             slow_hold: Duration::from_secs(120),
             asset_capacity: 256 * 1024 * 1024,
             result_ttl: Duration::from_secs(3600),
+            // A day: a person who closed the laptop mid-edit comes back the next morning at
+            // the latest to find it still answerable.
+            record_ttl: Duration::from_secs(24 * 3600),
             api_key: None,
         }
     }
@@ -116,6 +126,12 @@ pub struct ProxyConfig {
     /// Edits are synchronous and typically take 15–60 s; allow far more before giving up.
     pub upstream_timeout: Duration,
     pub connect_timeout: Duration,
+    /// Requests the proxy sends upstream in any minute, for every person behind it
+    /// together: the provider's limit is per key, and polls count. `0`: no budget.
+    pub upstream_per_minute: u32,
+    /// The longest a request waits for a slot of that budget before it is refused with
+    /// 429 and `Retry-After`.
+    pub upstream_max_wait: Duration,
     /// Lets the result-fetch route use plain http. Only for tests on loopback, where no TLS
     /// endpoint exists; a real deployment never needs it.
     pub allow_insecure_result_urls: bool,
@@ -179,6 +195,8 @@ impl Config {
                 api_key: key.into(),
                 upstream_timeout: Duration::from_secs(300),
                 connect_timeout: Duration::from_secs(10),
+                upstream_per_minute: DEFAULT_UPSTREAM_PER_MINUTE,
+                upstream_max_wait: DEFAULT_UPSTREAM_MAX_WAIT,
                 allow_insecure_result_urls: false,
             }),
         )

@@ -13,6 +13,7 @@
 //! # }
 //! ```
 
+pub mod budget;
 pub mod cli;
 pub mod config;
 pub mod cors;

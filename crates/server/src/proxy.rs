@@ -1,6 +1,8 @@
-//! The key-holding proxy: forwards the two calls the page makes to the provider, adds the
-//! server's key, passes nothing else the browser sent that could identify or authorise it,
-//! and streams both bodies so a large upload never sits in memory.
+//! The key-holding proxy: forwards the calls the page makes to the provider (upload, edit,
+//! and the poll of an edit's record), adds the server's key, passes nothing else the
+//! browser sent that could identify or authorise it, streams uploads so a large one never
+//! sits in memory, checks an edit with flexedit-api before it spends upstream budget, and
+//! keeps all of it within the key's budget.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -8,13 +10,15 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
+use flexedit_api::{EditRequest, RecordId};
 use futures_util::TryStreamExt;
 use url::Url;
 
+use crate::budget::{OverBudget, UpstreamBudget};
 use crate::config::ProxyConfig;
 use crate::error::{ApiError, ServerError};
 use crate::limits::is_over_limit;
@@ -38,6 +42,7 @@ pub struct Proxy {
     upstream_timeout: Duration,
     body_limit: usize,
     log_prompts: bool,
+    budget: Option<UpstreamBudget>,
 }
 
 impl Proxy {
@@ -63,6 +68,8 @@ impl Proxy {
             upstream_timeout: config.upstream_timeout,
             body_limit,
             log_prompts,
+            budget: (config.upstream_per_minute > 0)
+                .then(|| UpstreamBudget::new(config.upstream_per_minute, config.upstream_max_wait)),
         })
     }
 
@@ -78,7 +85,62 @@ pub fn routes(proxy: Arc<Proxy>) -> Router {
             "/api/features",
             post(forward).fallback(crate::not_found_json),
         )
+        // Other paths under /api/results fall through to the API's 404: only one record's
+        // route, with an id that can be nothing but an id, is ever sent upstream.
+        .route(
+            "/api/results/{uuid}",
+            get(forward_poll).fallback(crate::not_found_json),
+        )
         .with_state(proxy)
+}
+
+/// `GET /api/results/{uuid}` with the key, for a canonical uuid only.
+async fn forward_poll(
+    State(proxy): State<Arc<Proxy>>,
+    Path(uuid): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let Ok(id) = RecordId::parse(&uuid) else {
+        return crate::not_found_json().await;
+    };
+    if let Err(over) = proxy.spend().await {
+        return over_budget(over);
+    }
+    let upstream = proxy
+        .client
+        .get(proxy.upstream_url(&format!("{}{id}", flexedit_api::RESULTS_ROUTE)))
+        .timeout(proxy.upstream_timeout)
+        .headers(forwarded(&headers, &[header::ACCEPT]))
+        .header("API-KEY", proxy.api_key.clone());
+    relay(upstream.send().await, proxy.upstream_timeout)
+}
+
+impl Proxy {
+    /// Waits for a slot of the upstream budget, if there is one.
+    async fn spend(&self) -> Result<(), OverBudget> {
+        match &self.budget {
+            Some(budget) => budget.acquire().await,
+            None => Ok(()),
+        }
+    }
+}
+
+/// 429 in the provider's own shape, so the page treats the proxy's refusal like the
+/// provider's: wait `Retry-After`, then try again.
+fn over_budget(over: OverBudget) -> Response {
+    let mut response = (
+        StatusCode::TOO_MANY_REQUESTS,
+        axum::Json(serde_json::json!({
+            "errorCode": "RATE_LIMIT_EXCEEDED",
+            "message": "Too many requests, please try again later",
+        })),
+    )
+        .into_response();
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(over.retry_after.as_secs().max(1)),
+    );
+    response
 }
 
 async fn forward(State(proxy): State<Arc<Proxy>>, request: Request) -> Response {
@@ -92,8 +154,9 @@ async fn forward(State(proxy): State<Arc<Proxy>>, request: Request) -> Response 
         .header("API-KEY", proxy.api_key.clone());
 
     let over_limit = Arc::new(AtomicBool::new(false));
-    if proxy.log_prompts && path == "/api/features" {
-        // Debug only: the body is small JSON, read whole to find its prompt.
+    if path == "/api/features" {
+        // An edit's body is small JSON: read whole and checked as the provider would check
+        // it, so a refused edit costs no upstream request.
         let bytes = match axum::body::to_bytes(body, proxy.body_limit).await {
             Ok(bytes) => bytes,
             Err(err) if is_over_limit(&err) => {
@@ -101,7 +164,18 @@ async fn forward(State(proxy): State<Arc<Proxy>>, request: Request) -> Response 
             }
             Err(_) => return client_went_away(),
         };
-        log_prompt(&bytes);
+        if let Err(refusal) = EditRequest::from_json(&String::from_utf8_lossy(&bytes)) {
+            let status = StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::BAD_REQUEST);
+            return (
+                status,
+                [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+                refusal.error_body(),
+            )
+                .into_response();
+        }
+        if proxy.log_prompts {
+            log_prompt(&bytes);
+        }
         upstream = upstream.body(bytes);
     } else {
         let flag = over_limit.clone();
@@ -114,12 +188,21 @@ async fn forward(State(proxy): State<Arc<Proxy>>, request: Request) -> Response 
         upstream = upstream.body(reqwest::Body::wrap_stream(stream));
     }
 
-    let response = match upstream.send().await {
+    if let Err(over) = proxy.spend().await {
+        return over_budget(over);
+    }
+    let sent = upstream.send().await;
+    if sent.is_err() && over_limit.load(Ordering::Relaxed) {
+        return ApiError::payload_too_large(proxy.body_limit).into_response();
+    }
+    relay(sent, proxy.upstream_timeout)
+}
+
+/// The provider's answer, relayed as it came.
+fn relay(sent: Result<reqwest::Response, reqwest::Error>, timeout: Duration) -> Response {
+    let response = match sent {
         Ok(response) => response,
-        Err(_) if over_limit.load(Ordering::Relaxed) => {
-            return ApiError::payload_too_large(proxy.body_limit).into_response();
-        }
-        Err(err) => return upstream_error(err, proxy.upstream_timeout),
+        Err(err) => return upstream_error(err, timeout),
     };
     let status = response.status();
     let headers = forwarded(response.headers(), &FORWARDED_RESPONSE_HEADERS);

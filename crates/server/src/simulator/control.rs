@@ -45,10 +45,19 @@ pub struct FeatureRecord {
     pub header_names: Vec<String>,
 }
 
+/// A poll of a record, as received.
+#[derive(Debug, Clone, Serialize)]
+pub struct PollRecord {
+    pub uuid: String,
+    pub api_key: Option<String>,
+    pub header_names: Vec<String>,
+}
+
 #[derive(Debug, Default, Serialize)]
 pub struct RequestLog {
     pub assets: VecDeque<AssetRecord>,
     pub features: VecDeque<FeatureRecord>,
+    pub polls: VecDeque<PollRecord>,
 }
 
 impl RequestLog {
@@ -57,6 +66,13 @@ impl RequestLog {
             self.assets.pop_front();
         }
         self.assets.push_back(record);
+    }
+
+    pub fn record_poll(&mut self, record: PollRecord) {
+        if self.polls.len() >= MAX_LOG_ENTRIES {
+            self.polls.pop_front();
+        }
+        self.polls.push_back(record);
     }
 
     pub fn record_feature(&mut self, record: FeatureRecord) {
@@ -78,6 +94,8 @@ pub fn routes() -> Router<Arc<Simulator>> {
     Router::new()
         .route("/__simulator/fault", post(arm))
         .route("/__simulator/reply", post(arm_reply))
+        .route("/__simulator/poll-fault", post(arm_poll))
+        .route("/__simulator/finished", get(finished))
         .route("/__simulator/release", post(release))
         .route("/__simulator/held", get(held))
         .route("/__simulator/requests", get(requests).delete(clear))
@@ -96,29 +114,73 @@ async fn arm(
     State(simulator): State<Arc<Simulator>>,
     body: Result<Json<ArmRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
+    match read_fault(body) {
+        Ok(fault) => {
+            simulator.faults.arm(fault);
+            Json(json!({"armed": fault.map(Fault::name)})).into_response()
+        }
+        Err(refusal) => refusal,
+    }
+}
+
+/// Arms a fault for the next poll of a record (`GET /api/results/{uuid}`).
+async fn arm_poll(
+    State(simulator): State<Arc<Simulator>>,
+    body: Result<Json<ArmRequest>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    match read_fault(body) {
+        Ok(fault) => {
+            simulator.faults.arm_poll(fault);
+            Json(json!({"armed": fault.map(Fault::name)})).into_response()
+        }
+        Err(refusal) => refusal,
+    }
+}
+
+#[derive(Deserialize)]
+struct FinishedQuery {
+    at_least: Option<u64>,
+}
+
+/// How many asynchronous records have finished; with `?at_least=N`, answers once N have
+/// (or after 10 s), so a test polls a record it knows is done without sleeping.
+async fn finished(
+    State(simulator): State<Arc<Simulator>>,
+    Query(query): Query<FinishedQuery>,
+) -> Json<serde_json::Value> {
+    let finished = match query.at_least {
+        Some(count) => simulator.book.wait_until_finished(count, HELD_WAIT).await,
+        None => simulator.book.finished(),
+    };
+    Json(json!({"finished": finished}))
+}
+
+// The refusal is answered at once by the caller; boxing it would buy nothing.
+#[allow(clippy::result_large_err)]
+fn read_fault(
+    body: Result<Json<ArmRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Option<Fault>, Response> {
     let Ok(Json(request)) = body else {
-        return ApiError::new(
+        return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "INVALID_REQUEST",
             r#"Send {"fault": "<name>"} or {"fault": null}."#,
         )
-        .into_response();
+        .into_response());
     };
-    let fault = match request.fault.as_deref().map(str::parse::<Fault>) {
-        None => None,
-        Some(Ok(fault)) => Some(fault),
+    match request.fault.as_deref().map(str::parse::<Fault>) {
+        None => Ok(None),
+        Some(Ok(fault)) => Ok(Some(fault)),
         Some(Err(unknown)) => {
             let names: Vec<&str> = Fault::ALL.iter().map(|f| f.name()).collect();
-            return ApiError::new(
+            Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "UNKNOWN_FAULT",
                 format!("{unknown}; known faults: {}", names.join(", ")),
             )
-            .into_response();
+            .into_response())
         }
-    };
-    simulator.faults.arm(fault);
-    Json(json!({"armed": fault.map(Fault::name)})).into_response()
+    }
 }
 
 async fn arm_reply(
@@ -184,6 +246,7 @@ async fn clear(State(simulator): State<Arc<Simulator>>) -> StatusCode {
     let mut log = simulator.log();
     log.assets.clear();
     log.features.clear();
+    log.polls.clear();
     StatusCode::NO_CONTENT
 }
 

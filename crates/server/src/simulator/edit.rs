@@ -68,13 +68,17 @@ pub async fn features(
     {
         return reply.into_response();
     }
+    let asynchronous = flexedit_api::wants_async(&text);
     let fault = simulator.fault_for(&headers, true);
     if let Some(fault) = fault {
         match fault {
             Fault::GatewayTimeout | Fault::CloudflareTimeout => {
                 tokio::time::sleep(simulator.config.fault_delay).await;
             }
-            Fault::Slow => simulator.faults.gate.hold(simulator.config.slow_hold).await,
+            // An asynchronous edit is accepted at once; its record is what is held.
+            Fault::Slow if !asynchronous => {
+                simulator.faults.gate.hold(simulator.config.slow_hold).await;
+            }
             _ => {}
         }
         if let Some(response) = faults::immediate_response(fault, &simulator.next_request_id()) {
@@ -97,39 +101,115 @@ pub async fn features(
         .and_then(|value| value.get("promptObject").cloned())
         .unwrap_or(Value::Null);
 
-    let failed = |status: &str, reason: Reason| {
-        Json(failure_body(&simulator, &echoed, status, reason)).into_response()
-    };
-    match fault {
+    let job = match fault {
         Some(Fault::InsufficientCredits) => {
-            return failed("FAILURE", Reason::Code("INSUFFICIENT_CREDITS"));
+            Job::Fail("FAILURE", Reason::Code("INSUFFICIENT_CREDITS"))
         }
         Some(Fault::FailureErrorMessage) => {
-            return failed("FAILURE", Reason::ErrorMessage(MODERATION_MESSAGE));
+            Job::Fail("FAILURE", Reason::ErrorMessage(MODERATION_MESSAGE))
         }
         Some(Fault::FailureResultMessage) => {
-            return failed("FAILED", Reason::ResultMessage(NO_IMAGE_MESSAGE));
+            Job::Fail("FAILED", Reason::ResultMessage(NO_IMAGE_MESSAGE))
         }
-        _ => {}
-    }
-
-    let source = match resolve_source(&simulator, &request.prompt_object.image_url) {
-        Ok(source) => source,
-        Err(err) => return err.into_response(&simulator),
+        _ => {
+            let source = match resolve_source(&simulator, &request.prompt_object.image_url) {
+                Ok(source) => source,
+                Err(err) => return err.into_response(&simulator),
+            };
+            let pixels = u64::from(source.width) * u64::from(source.height);
+            if pixels > MAX_SOURCE_PIXELS {
+                return faults::host_refusal(
+                    "InvalidParameter",
+                    &format!(
+                        "Input image is {}x{}; images larger than {} megapixels are not accepted.",
+                        source.width,
+                        source.height,
+                        MAX_SOURCE_PIXELS / 1_000_000
+                    ),
+                    &simulator.next_request_id(),
+                );
+            }
+            Job::Edit {
+                source,
+                request: Box::new(request),
+            }
+        }
     };
-    let pixels = u64::from(source.width) * u64::from(source.height);
-    if pixels > MAX_SOURCE_PIXELS {
-        return faults::host_refusal(
-            "InvalidParameter",
-            &format!(
-                "Input image is {}x{}; images larger than {} megapixels are not accepted.",
-                source.width,
-                source.height,
-                MAX_SOURCE_PIXELS / 1_000_000
+    let work = Work {
+        uuid: simulator.next_uuid(),
+        echoed,
+        fault,
+        origin: simulator.origin(&headers),
+    };
+
+    if !asynchronous {
+        return match run(&simulator, job, &work).await {
+            Ok(body) => Json(body).into_response(),
+            Err(refusal) => faults::host_refusal(
+                refusal.host_code,
+                refusal.cause,
+                &simulator.next_request_id(),
             ),
-            &simulator.next_request_id(),
-        );
+        };
     }
+    // As upstream, the record lives on its own: the task is not tied to this request, so a
+    // client that goes away (a closed tab, a dropped connection) cancels nothing.
+    let accepted = processing_body(&work);
+    simulator.book.accept(&work.uuid, accepted.clone());
+    let held = fault == Some(Fault::Slow);
+    let owner = simulator.clone();
+    tokio::spawn(async move {
+        if held {
+            owner.faults.gate.hold(owner.config.slow_hold).await;
+        }
+        let body = match run(&owner, job, &work).await {
+            Ok(body) => body,
+            Err(refusal) => failure_body(
+                &owner,
+                &work,
+                "FAILURE",
+                Reason::ErrorMessage(refusal.cause),
+            ),
+        };
+        owner.book.finish(&work.uuid, body);
+    });
+    Json(accepted).into_response()
+}
+
+/// What an accepted edit does.
+enum Job {
+    /// A failed record with this status and reason (the faults that make one).
+    Fail(&'static str, Reason<'static>),
+    /// The edit itself.
+    Edit {
+        source: Arc<StoredAsset>,
+        request: Box<EditRequest>,
+    },
+}
+
+/// What the answer of an accepted edit names, whichever way it ends.
+struct Work {
+    uuid: String,
+    /// The `promptObject` as sent, echoed in the record.
+    echoed: Value,
+    fault: Option<Fault>,
+    /// Where the result URL points.
+    origin: String,
+}
+
+/// A refusal by the model host after the edit was accepted: the synchronous call answers
+/// it as the wrapper's 400, a record carries its cause as `errorMessage`.
+struct Refusal {
+    host_code: &'static str,
+    cause: &'static str,
+}
+
+/// The edit: rendered off the async threads, answered after the latency its steps give.
+async fn run(simulator: &Simulator, job: Job, work: &Work) -> Result<Value, Refusal> {
+    let (source, request) = match job {
+        Job::Fail(status, reason) => return Ok(failure_body(simulator, work, status, reason)),
+        Job::Edit { source, request } => (source, request),
+    };
     let steps = request.prompt_object.steps.unwrap_or(DEFAULT_STEPS);
     let latency = simulator.config.latency_per_step.saturating_mul(steps);
     let started = tokio::time::Instant::now();
@@ -174,14 +254,16 @@ pub async fn features(
                 }
                 _ => "The image could not be processed.",
             };
-            return faults::host_refusal("InvalidInput", cause, &simulator.next_request_id());
+            return Err(Refusal {
+                host_code: "InvalidInput",
+                cause,
+            });
         }
         Err(_) => {
-            return faults::host_refusal(
-                "Interrupted",
-                "The edit was interrupted.",
-                &simulator.next_request_id(),
-            );
+            return Err(Refusal {
+                host_code: "Interrupted",
+                cause: "The edit was interrupted.",
+            });
         }
     };
     tokio::time::sleep_until(started + latency).await;
@@ -204,22 +286,18 @@ pub async fn features(
     let cost = 1000 + u64::from(steps) * 40;
     // As upstream, `usedCredit` lags one request: the total before this edit was charged.
     let used_before = simulator.credits_used.fetch_add(cost, Ordering::Relaxed);
-    let temporary_url = (fault != Some(Fault::MissingTemporaryUrl)).then(|| {
-        simulator.signer.url(
-            &simulator.origin(&headers),
-            &path,
-            &at,
-            simulator.config.result_ttl,
-        )
+    let temporary_url = (work.fault != Some(Fault::MissingTemporaryUrl)).then(|| {
+        simulator
+            .signer
+            .url(&work.origin, &path, &at, simulator.config.result_ttl)
     });
-    let status = if fault == Some(Fault::Completed) {
+    let status = if work.fault == Some(Fault::Completed) {
         "COMPLETED"
     } else {
         "SUCCESS"
     };
-    Json(success_body(
-        &simulator,
-        &echoed,
+    Ok(success_body(
+        work,
         Finished {
             status,
             path: &path,
@@ -228,7 +306,23 @@ pub async fn features(
             used: used_before,
         },
     ))
-    .into_response()
+}
+
+/// The first answer of an asynchronous edit (`fixtures/edit-async-accepted.json`).
+fn processing_body(work: &Work) -> Value {
+    json!({
+        "aiRecord": {
+            "uuid": work.uuid,
+            "model": flexedit_api::MODEL,
+            "type": flexedit_api::FEATURE_TYPE,
+            "status": "PROCESSING",
+            "createdAt": Utc::now().iso(),
+            "aiRecordDetail": {
+                "promptObject": work.echoed,
+                "resultObject": [],
+            },
+        }
+    })
 }
 
 fn request_error(err: &RequestError) -> Response {
@@ -305,9 +399,9 @@ struct Finished<'a> {
     used: u64,
 }
 
-fn success_body(simulator: &Simulator, prompt_object: &Value, done: Finished<'_>) -> Value {
+fn success_body(work: &Work, done: Finished<'_>) -> Value {
     let mut record = json!({
-        "uuid": simulator.next_uuid(),
+        "uuid": work.uuid,
         "model": flexedit_api::MODEL,
         "type": flexedit_api::FEATURE_TYPE,
         "metadata": null,
@@ -318,7 +412,7 @@ fn success_body(simulator: &Simulator, prompt_object: &Value, done: Finished<'_>
         "createdAt": done.at.iso(),
         "teamUser": team_user(done.used),
         "aiRecordDetail": {
-            "promptObject": prompt_object,
+            "promptObject": work.echoed,
             "resultObject": [done.path],
             "responseObject": {},
         },
@@ -343,14 +437,9 @@ const MODERATION_MESSAGE: &str = "The request was flagged by the content moderat
 const NO_IMAGE_MESSAGE: &str =
     "Image generation failed: the model returned no image for this prompt.";
 
-fn failure_body(
-    simulator: &Simulator,
-    prompt_object: &Value,
-    status: &str,
-    reason: Reason<'_>,
-) -> Value {
+fn failure_body(simulator: &Simulator, work: &Work, status: &str, reason: Reason<'_>) -> Value {
     let used = simulator.credits_used.load(Ordering::Relaxed);
-    let mut detail = json!({ "promptObject": prompt_object });
+    let mut detail = json!({ "promptObject": work.echoed });
     let (result, error_message) = match reason {
         Reason::Code(code) => (json!({ "code": code }), None),
         Reason::ErrorMessage(message) => (json!([]), Some(message)),
@@ -364,7 +453,7 @@ fn failure_body(
     }
     json!({
         "aiRecord": {
-            "uuid": simulator.next_uuid(),
+            "uuid": work.uuid,
             "model": flexedit_api::MODEL,
             "type": flexedit_api::FEATURE_TYPE,
             "status": status,

@@ -50,12 +50,16 @@ pub enum Fault {
     MissingTemporaryUrl,
     /// The connection closes in the middle of the response body.
     DropConnection,
-    /// Held until released (or a long timeout), then answered normally.
+    /// Held until released (or a long timeout), then answered normally. An asynchronous
+    /// edit is accepted at once and its record stays `PROCESSING` while held.
     Slow,
+    /// Polls only: the record is forgotten, so this poll and every later one answer
+    /// `{"aiRecord": null}`, as for a record the provider lost.
+    VanishedRecord,
 }
 
 impl Fault {
-    pub const ALL: [Fault; 15] = [
+    pub const ALL: [Fault; 16] = [
         Fault::Unauthorized,
         Fault::RateLimited,
         Fault::ServerError,
@@ -71,6 +75,7 @@ impl Fault {
         Fault::MissingTemporaryUrl,
         Fault::DropConnection,
         Fault::Slow,
+        Fault::VanishedRecord,
     ];
 
     pub fn name(self) -> &'static str {
@@ -90,6 +95,7 @@ impl Fault {
             Fault::MissingTemporaryUrl => "missing_temporary_url",
             Fault::DropConnection => "drop_connection",
             Fault::Slow => "slow",
+            Fault::VanishedRecord => "vanished_record",
         }
     }
 
@@ -183,7 +189,8 @@ pub fn immediate_response(fault: Fault, request_id: &str) -> Option<Response> {
         | Fault::FailureResultMessage
         | Fault::MissingTemporaryUrl
         | Fault::Completed
-        | Fault::Slow => return None,
+        | Fault::Slow
+        | Fault::VanishedRecord => return None,
     })
 }
 
@@ -273,6 +280,7 @@ impl CannedReply {
 #[derive(Default)]
 pub struct FaultSwitch {
     armed: Mutex<Option<Fault>>,
+    armed_poll: Mutex<Option<Fault>>,
     reply: Mutex<Option<CannedReply>>,
     pub gate: SlowGate,
 }
@@ -302,6 +310,22 @@ impl FaultSwitch {
     /// Takes the armed fault: it applies to one edit only.
     pub fn take(&self) -> Option<Fault> {
         self.armed.lock().ok().and_then(|mut armed| armed.take())
+    }
+
+    /// Arms `fault` for the next poll of a record, or disarms with `None`. Apart from the
+    /// edit's, so a test can fail a poll without touching the edit it polls.
+    pub fn arm_poll(&self, fault: Option<Fault>) {
+        if let Ok(mut armed) = self.armed_poll.lock() {
+            *armed = fault;
+        }
+    }
+
+    /// Takes the fault armed for polls: it applies to one poll only.
+    pub fn take_poll(&self) -> Option<Fault> {
+        self.armed_poll
+            .lock()
+            .ok()
+            .and_then(|mut armed| armed.take())
     }
 }
 

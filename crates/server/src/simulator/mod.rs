@@ -2,6 +2,8 @@
 //!
 //! - [`assets`]: `POST /api/assets`
 //! - [`edit`]: `POST /api/features` and the result-fetch route
+//! - [`poll`]: `GET /api/results/{uuid}`, the record of an asynchronous edit
+//! - [`records`]: those records, kept for a configurable time
 //! - [`render`]: the deterministic edit itself
 //! - [`faults`]: failures on demand (test mode)
 //! - [`control`]: `/__simulator/*`, the test-mode control routes
@@ -12,6 +14,8 @@ pub mod clock;
 pub mod control;
 pub mod edit;
 pub mod faults;
+pub mod poll;
+pub mod records;
 pub mod render;
 pub mod results;
 pub mod store;
@@ -41,6 +45,7 @@ pub struct Simulator {
     signer: Signer,
     credits_used: AtomicU64,
     records: AtomicU64,
+    book: records::RecordBook,
     local_addr: SocketAddr,
     log_prompts: bool,
     body_limit: usize,
@@ -58,6 +63,7 @@ impl Simulator {
     ) -> Self {
         Self {
             store: Mutex::new(AssetStore::new(config.asset_capacity)),
+            book: records::RecordBook::new(config.record_ttl),
             config,
             faults: FaultSwitch::default(),
             log: Mutex::new(RequestLog::default()),
@@ -158,6 +164,10 @@ pub fn api_routes(simulator: Arc<Simulator>) -> Router {
         .route(
             "/api/features",
             post(edit::features).fallback(crate::not_found_json),
+        )
+        .route(
+            "/api/results/{uuid}",
+            get(poll::result).fallback(crate::not_found_json),
         )
         .route(
             "/api/result-image",
