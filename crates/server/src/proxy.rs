@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
@@ -18,6 +18,7 @@ use url::Url;
 use crate::config::ProxyConfig;
 use crate::error::{ApiError, ServerError};
 use crate::limits::is_over_limit;
+use crate::metrics::{Metrics, RateLimitReason};
 
 /// Request headers passed upstream; everything else (cookies, `Authorization`, a key
 /// the page sent, forwarding headers) stays behind.
@@ -38,6 +39,7 @@ pub struct Proxy {
     upstream_timeout: Duration,
     body_limit: usize,
     log_prompts: bool,
+    metrics: Arc<Metrics>,
 }
 
 impl Proxy {
@@ -45,6 +47,7 @@ impl Proxy {
         config: &ProxyConfig,
         body_limit: usize,
         log_prompts: bool,
+        metrics: Arc<Metrics>,
     ) -> Result<Self, ServerError> {
         let mut api_key =
             HeaderValue::from_str(config.api_key.expose()).map_err(|_| ServerError::InvalidKey)?;
@@ -63,6 +66,7 @@ impl Proxy {
             upstream_timeout: config.upstream_timeout,
             body_limit,
             log_prompts,
+            metrics,
         })
     }
 
@@ -114,7 +118,22 @@ async fn forward(State(proxy): State<Arc<Proxy>>, request: Request) -> Response 
         upstream = upstream.body(reqwest::Body::wrap_stream(stream));
     }
 
-    let response = match upstream.send().await {
+    let route = if path == "/api/assets" {
+        "/api/assets"
+    } else {
+        "/api/features"
+    };
+    let started = Instant::now();
+    let sent = upstream.send().await;
+    let outcome = match &sent {
+        Ok(response) => response.status().as_u16().to_string(),
+        Err(_) if over_limit.load(Ordering::Relaxed) => "body_too_large".to_owned(),
+        Err(err) => failure_outcome(err).to_owned(),
+    };
+    proxy
+        .metrics
+        .record_upstream(route, &outcome, started.elapsed());
+    let response = match sent {
         Ok(response) => response,
         Err(_) if over_limit.load(Ordering::Relaxed) => {
             return ApiError::payload_too_large(proxy.body_limit).into_response();
@@ -122,6 +141,9 @@ async fn forward(State(proxy): State<Arc<Proxy>>, request: Request) -> Response 
         Err(err) => return upstream_error(err, proxy.upstream_timeout),
     };
     let status = response.status();
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        proxy.metrics.rate_limited(RateLimitReason::Provider);
+    }
     let headers = forwarded(response.headers(), &FORWARDED_RESPONSE_HEADERS);
     let mut relayed = Response::new(Body::from_stream(response.bytes_stream()));
     *relayed.status_mut() = status;
@@ -159,6 +181,17 @@ fn client_went_away() -> Response {
         "The request body could not be read.",
     )
     .into_response()
+}
+
+/// The outcome label of a call that got no answer.
+pub(crate) fn failure_outcome(err: &reqwest::Error) -> &'static str {
+    if err.is_timeout() {
+        "timeout"
+    } else if err.is_connect() {
+        "unreachable"
+    } else {
+        "error"
+    }
 }
 
 fn upstream_error(err: reqwest::Error, timeout: Duration) -> Response {
@@ -219,7 +252,8 @@ mod tests {
         let crate::config::Role::Proxy(proxy_config) = &config.role else {
             panic!()
         };
-        let proxy = Proxy::new(proxy_config, 10, false).unwrap();
+        let metrics = Arc::new(Metrics::new("proxy"));
+        let proxy = Proxy::new(proxy_config, 10, false, metrics).unwrap();
         assert_eq!(
             proxy.upstream_url("/api/assets"),
             "http://127.0.0.1:9/base/api/assets"
