@@ -83,14 +83,9 @@ fn route_of(request: &Request) -> String {
     }
 }
 
-async fn observe(
-    State(metrics): State<Arc<Metrics>>,
-    mut request: Request,
-    next: Next,
-) -> Response {
+async fn observe(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let id = sent_request_id(request.headers()).unwrap_or_else(new_request_id);
-    request.headers_mut().insert(REQUEST_ID, id.clone());
     let route = route_of(&request);
     let method = request.method().clone();
     let span = tracing::info_span!(

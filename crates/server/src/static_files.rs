@@ -284,10 +284,15 @@ async fn cache_headers(request: Request, next: Next) -> Response {
         // every load, or a deploy would leave people on an old page or old settings.
         REVALIDATE
     };
-    response
-        .headers_mut()
+    let headers = response.headers_mut();
+    headers
         .entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static(value));
+    // Any file may be sent as a compressed copy or compressed on the way, so a shared
+    // cache must keep one answer per Accept-Encoding.
+    headers
+        .entry(header::VARY)
+        .or_insert(HeaderValue::from_static("accept-encoding"));
     response
 }
 
