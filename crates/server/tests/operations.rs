@@ -430,3 +430,41 @@ async fn the_request_id_round_trips_and_is_made_when_absent() {
         "{seen}"
     );
 }
+
+#[tokio::test]
+async fn a_page_from_an_allowed_origin_may_send_and_read_the_request_id() {
+    let mut config = Config::simulator(None);
+    config.allowed_origins = vec!["http://dashboard.test".to_owned()];
+    let server = Running::start(config).await;
+    let preflight = client()
+        .request(reqwest::Method::OPTIONS, server.at("/api/features"))
+        .header("Origin", "http://dashboard.test")
+        .header("Access-Control-Request-Method", "POST")
+        .header(
+            "Access-Control-Request-Headers",
+            "content-type, x-request-id",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(preflight.status().is_success());
+    let allowed = preflight.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(allowed.contains("x-request-id"), "{allowed}");
+    let edit = client()
+        .post(server.at("/api/features"))
+        .header("Origin", "http://dashboard.test")
+        .header("x-request-id", "dash-1")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(edit.headers()["x-request-id"], "dash-1");
+    let exposed = edit.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(exposed.contains("x-request-id"), "{exposed}");
+}
