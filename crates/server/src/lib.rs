@@ -66,7 +66,8 @@ pub(crate) async fn not_found_json() -> Response {
     error::ApiError::not_found().into_response()
 }
 
-/// The whole application for `config`, as served at `local_addr`.
+/// The whole application for `config`, as served at `local_addr` (with `metrics_addr`
+/// set, `/metrics` is not part of it: [`Server::bind`] serves it on that address).
 pub fn app(config: &Config, local_addr: SocketAddr) -> Result<Router, ServerError> {
     Ok(Application::build(config, local_addr, Readiness::default())?.main)
 }
