@@ -9,7 +9,7 @@ use url::Url;
 
 use crate::config::{
     ApiKey, Config, DEFAULT_RATE_LIMIT_PER_MINUTE, DEFAULT_UPSTREAM, DEFAULT_UPSTREAM_MAX_WAIT,
-    DEFAULT_UPSTREAM_PER_MINUTE,
+    DEFAULT_UPSTREAM_PER_MINUTE, Page,
 };
 use crate::result_hosts::AssetHost;
 
@@ -26,6 +26,15 @@ pub enum RoleChoice {
     Simulator,
     /// Always forward to the provider; fails to start without a key.
     Proxy,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One readable line per event.
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
 }
 
 /// Serves the flexedit page, and either forwards edits to 1min.ai with a key it keeps
@@ -46,9 +55,13 @@ pub struct Args {
     /// Port to listen on (0 picks a free one).
     #[arg(long, env = "FLEXEDIT_PORT", default_value_t = 8080)]
     pub port: u16,
-    /// The built page to serve (trunk's output folder).
-    #[arg(long, env = "FLEXEDIT_DIST", default_value = "dist")]
-    pub dist: PathBuf,
+    /// Serve the page from this folder (trunk's output, e.g. dist) instead of the page
+    /// built into the binary.
+    #[arg(long, env = "FLEXEDIT_DIST")]
+    pub dist: Option<PathBuf>,
+    /// Serve this file as the page's config.json, in place of the page's own (read at start).
+    #[arg(long, env = "FLEXEDIT_CONFIG", conflicts_with = "no_page")]
+    pub config: Option<PathBuf>,
     /// Serve only the API, no page.
     #[arg(long, env = "FLEXEDIT_NO_PAGE")]
     pub no_page: bool,
@@ -116,9 +129,28 @@ pub struct Args {
     /// Largest result image the result-fetch route passes on.
     #[arg(long, env = "FLEXEDIT_RESULT_LIMIT", default_value = "25MiB", value_parser = parse_size)]
     pub result_limit: usize,
-    /// Write logs as JSON lines (for log collectors) instead of text.
+    /// How to write logs: text, or json (one object per line, for log shippers).
+    #[arg(long, env = "FLEXEDIT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Same as --log-format json.
     #[arg(long, env = "FLEXEDIT_LOG_JSON")]
     pub log_json: bool,
+    /// Serve /metrics (Prometheus text format) on this address, e.g. 127.0.0.1:9100,
+    /// instead of on the main port.
+    #[arg(long, env = "FLEXEDIT_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+    /// Seconds to keep serving after SIGTERM or SIGINT while /readyz answers 503, so a load
+    /// balancer stops sending requests first; a second signal ends the wait.
+    #[arg(long, env = "FLEXEDIT_DRAIN_SECONDS", default_value_t = 0)]
+    pub drain_seconds: u64,
+    /// Check the server running at --host and --port (GET /healthz) and exit: 0 when it is
+    /// healthy. For container health checks, where there is no curl.
+    #[arg(long)]
+    pub healthcheck: bool,
+    /// Write the page built into this binary into DIR (new or empty) and exit, e.g. to edit
+    /// its config.json or to serve it from another web server.
+    #[arg(long, value_name = "DIR", conflicts_with = "healthcheck")]
+    pub export_page: Option<PathBuf>,
     /// Log prompts at debug level (they are people's content: for debugging only).
     #[arg(long, env = "FLEXEDIT_LOG_PROMPTS")]
     pub log_prompts: bool,
@@ -167,10 +199,23 @@ impl Args {
         SocketAddr::new(self.host, self.port)
     }
 
+    pub fn log_format(&self) -> LogFormat {
+        if self.log_json {
+            LogFormat::Json
+        } else {
+            self.log_format
+        }
+    }
+
     /// The configuration these options describe, given the key from the environment.
     pub fn into_config(self, key: Option<String>) -> Result<Config, CliError> {
         let key = key.filter(|key| !key.trim().is_empty());
-        let dist = (!self.no_page).then(|| self.dist.clone());
+        let dist = if self.no_page {
+            None
+        } else {
+            self.dist.clone()
+        };
+        let built_in_page = dist.is_none() && !self.no_page;
         let mut config = match (self.role, key) {
             (RoleChoice::Proxy, None) => return Err(CliError::ProxyWithoutKey),
             (RoleChoice::Proxy | RoleChoice::Auto, Some(key)) => {
@@ -210,6 +255,11 @@ impl Args {
         }
         config.result_size_limit = self.result_limit;
         config.log_prompts = self.log_prompts;
+        if built_in_page {
+            config.page = Page::embedded();
+        }
+        config.page_config = self.config;
+        config.metrics_addr = self.metrics_addr;
         Ok(config)
     }
 }
@@ -305,7 +355,7 @@ mod tests {
         assert_eq!(config.rate_limit_per_minute, None);
         assert_eq!(config.allowed_origins.len(), 2);
         assert_eq!(config.result_hosts.len(), 1);
-        assert!(config.dist.is_none());
+        assert!(matches!(config.page, Page::None));
         let Role::Proxy(proxy) = &config.role else {
             panic!()
         };

@@ -1,11 +1,14 @@
 //! Everything the server needs to know to start, with the defaults of a real deployment.
 
 use std::fmt;
+use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use url::Url;
 
+use crate::page::PageFiles;
 use crate::result_hosts::AssetHost;
 
 /// 25 MiB: comfortably above a 4-megapixel PNG, the largest input the provider is known to take.
@@ -137,11 +140,56 @@ pub struct ProxyConfig {
     pub allow_insecure_result_urls: bool,
 }
 
+/// Where the page comes from.
+#[derive(Clone, Default)]
+pub enum Page {
+    /// No page: the API only.
+    #[default]
+    None,
+    /// A built page in a folder (trunk's `dist/`), read on every request, so an edit to
+    /// one of its files shows at once.
+    Folder(PathBuf),
+    /// Files held in memory: the page built into the binary ([`PageFiles::embedded`]).
+    Files(Arc<PageFiles>),
+}
+
+impl Page {
+    /// The page built into this binary.
+    pub fn embedded() -> Self {
+        Self::Files(Arc::new(PageFiles::embedded()))
+    }
+
+    /// A short name for `/readyz` and the start-up line.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Folder(_) => "folder",
+            Self::Files(_) => "built-in",
+        }
+    }
+}
+
+impl fmt::Debug for Page {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::None => f.write_str("None"),
+            Self::Folder(path) => f.debug_tuple("Folder").field(path).finish(),
+            Self::Files(files) => write!(f, "Files({} files)", files.len()),
+        }
+    }
+}
+
 /// What the server needs to know to start.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// The built page (index.html, the wasm and its loader); `None` serves the API only.
-    pub dist: Option<PathBuf>,
+    /// The built page (index.html, the wasm and its loader).
+    pub page: Page,
+    /// A file served as the page's `config.json` in place of the page's own; read once at
+    /// start, so a broken one stops the server there instead of the page later.
+    pub page_config: Option<PathBuf>,
+    /// Serve `/metrics` on this address instead of the main one, which then has none:
+    /// operators often keep metrics off the public port.
+    pub metrics_addr: Option<SocketAddr>,
     /// Where the page is served: `/`, or a sub-path such as `/tools/editor/` (always with
     /// a leading and a trailing slash; see [`normalize_base_path`]). The API stays at `/api`.
     pub base_path: String,
@@ -167,7 +215,9 @@ pub struct Config {
 impl Config {
     fn with_role(dist: Option<PathBuf>, role: Role) -> Self {
         Self {
-            dist,
+            page: dist.map_or(Page::None, Page::Folder),
+            page_config: None,
+            metrics_addr: None,
             base_path: "/".to_owned(),
             role,
             body_limit: DEFAULT_BODY_LIMIT,

@@ -34,12 +34,18 @@ pub fn parse_origins(origins: &[String]) -> Result<Vec<HeaderValue>, ServerError
         .collect()
 }
 
-/// CORS for the API routes: the page may send `Content-Type` and, in direct mode, its key.
+/// CORS for the API routes: the page may send `Content-Type`, in direct mode its key, and
+/// a request id of its own, and may read the id back to quote it in an error report.
 pub fn layer(origins: Vec<HeaderValue>) -> CorsLayer {
     CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins))
         .allow_methods([Method::GET, Method::POST])
-        .allow_headers([header::CONTENT_TYPE, HeaderName::from_static("api-key")])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            HeaderName::from_static("api-key"),
+            crate::logging::REQUEST_ID,
+        ])
+        .expose_headers([crate::logging::REQUEST_ID])
         .max_age(Duration::from_secs(600))
 }
 

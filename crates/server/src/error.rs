@@ -10,6 +10,10 @@ use serde::Serialize;
 pub enum ServerError {
     #[error("cannot listen: {0}")]
     Bind(#[source] std::io::Error),
+    #[error("cannot listen on the metrics address: {0}")]
+    BindMetrics(#[source] std::io::Error),
+    #[error("cannot serve {path} as the page's config.json: {reason}")]
+    PageConfig { path: String, reason: String },
     #[error("cannot build the HTTP client for the provider: {0}")]
     HttpClient(#[source] reqwest::Error),
     #[error("cannot read the page in {path}: {source}")]

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use http_body_util::{LengthLimitError, Limited};
 
 use crate::error::ApiError;
+use crate::metrics::{Metrics, RateLimitReason};
 
 /// Refuses a body whose declared length is over `limit` before reading any of it, and caps
 /// the rest while it streams, so neither the simulator nor the proxy ever holds more.
@@ -49,6 +50,7 @@ pub fn is_over_limit(error: &(dyn std::error::Error + 'static)) -> bool {
 pub struct RateLimiter {
     per_minute: u32,
     buckets: Mutex<HashMap<IpAddr, Bucket>>,
+    metrics: Option<Arc<Metrics>>,
 }
 
 struct Bucket {
@@ -64,7 +66,14 @@ impl RateLimiter {
         Self {
             per_minute: per_minute.max(1),
             buckets: Mutex::new(HashMap::new()),
+            metrics: None,
         }
+    }
+
+    /// Counts each refusal in `metrics`.
+    pub fn counted_in(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// Takes one token for `client`, or says how many seconds until one is there.
@@ -109,7 +118,12 @@ pub async fn rate_limit(
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip());
     match limiter.check(client, Instant::now()) {
         Ok(()) => next.run(request).await,
-        Err(retry_after) => ApiError::rate_limited(retry_after).into_response(),
+        Err(retry_after) => {
+            if let Some(metrics) = &limiter.metrics {
+                metrics.rate_limited(RateLimitReason::Client);
+            }
+            ApiError::rate_limited(retry_after).into_response()
+        }
     }
 }
 

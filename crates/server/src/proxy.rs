@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
@@ -22,6 +22,7 @@ use crate::budget::{OverBudget, UpstreamBudget};
 use crate::config::ProxyConfig;
 use crate::error::{ApiError, ServerError};
 use crate::limits::is_over_limit;
+use crate::metrics::{Metrics, RateLimitReason};
 
 /// Request headers passed upstream; everything else (cookies, `Authorization`, a key
 /// the page sent, forwarding headers) stays behind.
@@ -43,6 +44,7 @@ pub struct Proxy {
     body_limit: usize,
     log_prompts: bool,
     budget: Option<UpstreamBudget>,
+    metrics: Arc<Metrics>,
 }
 
 impl Proxy {
@@ -50,6 +52,7 @@ impl Proxy {
         config: &ProxyConfig,
         body_limit: usize,
         log_prompts: bool,
+        metrics: Arc<Metrics>,
     ) -> Result<Self, ServerError> {
         let mut api_key =
             HeaderValue::from_str(config.api_key.expose()).map_err(|_| ServerError::InvalidKey)?;
@@ -70,6 +73,7 @@ impl Proxy {
             log_prompts,
             budget: (config.upstream_per_minute > 0)
                 .then(|| UpstreamBudget::new(config.upstream_per_minute, config.upstream_max_wait)),
+            metrics,
         })
     }
 
@@ -104,6 +108,7 @@ async fn forward_poll(
         return crate::not_found_json().await;
     };
     if let Err(over) = proxy.spend().await {
+        proxy.metrics.rate_limited(RateLimitReason::Budget);
         return over_budget(over);
     }
     let upstream = proxy
@@ -112,7 +117,9 @@ async fn forward_poll(
         .timeout(proxy.upstream_timeout)
         .headers(forwarded(&headers, &[header::ACCEPT]))
         .header("API-KEY", proxy.api_key.clone());
-    relay(upstream.send().await, proxy.upstream_timeout)
+    let started = Instant::now();
+    let sent = upstream.send().await;
+    relay(&proxy, "/api/results", started, sent)
 }
 
 impl Proxy {
@@ -189,22 +196,48 @@ async fn forward(State(proxy): State<Arc<Proxy>>, request: Request) -> Response 
     }
 
     if let Err(over) = proxy.spend().await {
+        proxy.metrics.rate_limited(RateLimitReason::Budget);
         return over_budget(over);
     }
+    let route = if path == "/api/assets" {
+        "/api/assets"
+    } else {
+        "/api/features"
+    };
+    let started = Instant::now();
     let sent = upstream.send().await;
     if sent.is_err() && over_limit.load(Ordering::Relaxed) {
+        proxy
+            .metrics
+            .record_upstream(route, "body_too_large", started.elapsed());
         return ApiError::payload_too_large(proxy.body_limit).into_response();
     }
-    relay(sent, proxy.upstream_timeout)
+    relay(&proxy, route, started, sent)
 }
 
-/// The provider's answer, relayed as it came.
-fn relay(sent: Result<reqwest::Response, reqwest::Error>, timeout: Duration) -> Response {
+/// The provider's answer, relayed as it came, and counted.
+fn relay(
+    proxy: &Proxy,
+    route: &'static str,
+    started: Instant,
+    sent: Result<reqwest::Response, reqwest::Error>,
+) -> Response {
+    let outcome = match &sent {
+        Ok(response) => response.status().as_u16().to_string(),
+        Err(err) => failure_outcome(err).to_owned(),
+    };
+    proxy
+        .metrics
+        .record_upstream(route, &outcome, started.elapsed());
+    let timeout = proxy.upstream_timeout;
     let response = match sent {
         Ok(response) => response,
         Err(err) => return upstream_error(err, timeout),
     };
     let status = response.status();
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        proxy.metrics.rate_limited(RateLimitReason::Provider);
+    }
     let headers = forwarded(response.headers(), &FORWARDED_RESPONSE_HEADERS);
     let mut relayed = Response::new(Body::from_stream(response.bytes_stream()));
     *relayed.status_mut() = status;
@@ -242,6 +275,17 @@ fn client_went_away() -> Response {
         "The request body could not be read.",
     )
     .into_response()
+}
+
+/// The outcome label of a call that got no answer.
+pub(crate) fn failure_outcome(err: &reqwest::Error) -> &'static str {
+    if err.is_timeout() {
+        "timeout"
+    } else if err.is_connect() {
+        "unreachable"
+    } else {
+        "error"
+    }
 }
 
 fn upstream_error(err: reqwest::Error, timeout: Duration) -> Response {
@@ -302,7 +346,8 @@ mod tests {
         let crate::config::Role::Proxy(proxy_config) = &config.role else {
             panic!()
         };
-        let proxy = Proxy::new(proxy_config, 10, false).unwrap();
+        let metrics = Arc::new(Metrics::new("proxy"));
+        let proxy = Proxy::new(proxy_config, 10, false, metrics).unwrap();
         assert_eq!(
             proxy.upstream_url("/api/assets"),
             "http://127.0.0.1:9/base/api/assets"

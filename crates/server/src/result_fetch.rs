@@ -3,7 +3,7 @@
 //! over https, never following a redirect elsewhere, and never more than the size cap.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
@@ -16,6 +16,7 @@ use futures_util::StreamExt;
 use url::Url;
 
 use crate::error::{ApiError, ServerError};
+use crate::metrics::Metrics;
 use crate::result_hosts::{AssetHost, is_allowed};
 use crate::simulator::edit::ResultQuery;
 
@@ -28,6 +29,7 @@ pub struct ResultFetcher {
     hosts: Arc<Vec<AssetHost>>,
     allow_http: bool,
     size_limit: usize,
+    metrics: Arc<Metrics>,
 }
 
 impl ResultFetcher {
@@ -36,6 +38,7 @@ impl ResultFetcher {
         allow_http: bool,
         size_limit: usize,
         connect_timeout: Duration,
+        metrics: Arc<Metrics>,
     ) -> Result<Self, ServerError> {
         let hosts = Arc::new(hosts);
         let redirect_hosts = hosts.clone();
@@ -60,6 +63,7 @@ impl ResultFetcher {
             hosts,
             allow_http,
             size_limit,
+            metrics,
         })
     }
 }
@@ -99,7 +103,16 @@ async fn fetch_result(
     if !is_allowed(&fetcher.hosts, &url, fetcher.allow_http) {
         return refused("Only result images on the provider's asset hosts can be fetched here.");
     }
-    let response = match fetcher.client.get(url).send().await {
+    let started = Instant::now();
+    let sent = fetcher.client.get(url).send().await;
+    let outcome = match &sent {
+        Ok(response) => response.status().as_u16().to_string(),
+        Err(err) => crate::proxy::failure_outcome(err).to_owned(),
+    };
+    fetcher
+        .metrics
+        .record_upstream("/api/result-image", &outcome, started.elapsed());
+    let response = match sent {
         Ok(response) => response,
         Err(err) if err.is_timeout() => return unavailable("The result image took too long."),
         Err(_) => return unavailable("The result image could not be loaded."),
