@@ -52,7 +52,9 @@ pub use response::{
     ApiError, AssetPath, Credits, EditOutcome, EditResult, Stage, parse_asset_upload,
     parse_edit_response, parse_result_response, presigned_expiry, retry_after_seconds,
 };
-pub use snippets::{KEY_PLACEHOLDER, Mode, Snippets, edit_snippets, upload_snippets};
+pub use snippets::{
+    KEY_PLACEHOLDER, Mode, Snippets, edit_snippets, edit_snippets_async, upload_snippets,
+};
 
 /// The model every edit request names.
 pub const MODEL: &str = "black-forest-labs/flux-2-flex";

@@ -112,8 +112,28 @@ pub fn upload_snippets(endpoint: &str, file_name: &str, mode: Mode) -> Snippets 
 
 /// `POST {endpoint}/api/features` with exactly [`EditRequest::to_json`] as the body.
 pub fn edit_snippets(endpoint: &str, request: &EditRequest, mode: Mode) -> Snippets {
+    features_snippets(endpoint, request, mode, false)
+}
+
+/// `POST {endpoint}/api/features` with exactly [`EditRequest::to_json_async`] as the body,
+/// then `GET {endpoint}/api/results/{uuid}` until the record is no longer `PROCESSING`.
+pub fn edit_snippets_async(endpoint: &str, request: &EditRequest, mode: Mode) -> Snippets {
+    features_snippets(endpoint, request, mode, true)
+}
+
+fn features_snippets(
+    endpoint: &str,
+    request: &EditRequest,
+    mode: Mode,
+    is_async: bool,
+) -> Snippets {
     let url = format!("{}/api/features", base(endpoint));
-    let body = request.to_json();
+    let results = format!("{}{}", base(endpoint), crate::record::RESULTS_ROUTE);
+    let body = if is_async {
+        request.to_json_async()
+    } else {
+        request.to_json()
+    };
     let direct = mode == Mode::Direct;
     let lit = string_literal;
 
@@ -124,6 +144,17 @@ pub fn edit_snippets(endpoint: &str, request: &EditRequest, mode: Mode) -> Snipp
     curl.push_str("  -H 'Content-Type: application/json' \\\n");
     // --data-raw sends the text as it is; -d would read a file for a body starting with @.
     let _ = write!(curl, "  --data-raw {}", shell_quote(&body));
+    if is_async {
+        curl.push_str(
+            "\n\n# The answer names the record (aiRecord.uuid) at once; ask for it until\n\
+             # its status is no longer PROCESSING:\n",
+        );
+        let poll = format!("{results}RECORD_UUID");
+        let _ = write!(curl, "curl {}", shell_quote(&poll));
+        if direct {
+            let _ = write!(curl, " \\\n  -H {}", shell_quote(&key_header()));
+        }
+    }
 
     let mut javascript = format!("const response = await fetch({}, {{\n", lit(&url));
     javascript.push_str("  method: \"POST\",\n  headers: {\n");
@@ -132,21 +163,75 @@ pub fn edit_snippets(endpoint: &str, request: &EditRequest, mode: Mode) -> Snipp
     }
     javascript.push_str("    \"Content-Type\": \"application/json\",\n  },\n");
     let _ = writeln!(javascript, "  body: {},", lit(&body));
-    javascript.push_str(
-        "});\n\
-         // The edit usually takes 15-60 seconds; the answer comes when it is done.\n\
-         const { aiRecord } = await response.json();\n\
-         console.log(aiRecord.status, aiRecord.temporaryUrl);\n",
-    );
+    if is_async {
+        javascript.push_str(
+            "});\n\
+             // The answer names the record at once; the edit runs on without this connection.\n\
+             let { aiRecord } = await response.json();\n\
+             while (aiRecord && aiRecord.status === \"PROCESSING\") {\n  \
+             await new Promise((done) => setTimeout(done, 5000));\n",
+        );
+        let _ = write!(
+            javascript,
+            "  const poll = await fetch({} + aiRecord.uuid",
+            lit(&results)
+        );
+        if direct {
+            let _ = write!(
+                javascript,
+                ", {{ headers: {{ \"API-KEY\": {} }} }}",
+                lit(KEY_PLACEHOLDER)
+            );
+        }
+        javascript.push_str(
+            ");\n  \
+             ({ aiRecord } = await poll.json());\n\
+             }\n\
+             console.log(aiRecord?.status, aiRecord?.temporaryUrl);\n",
+        );
+    } else {
+        javascript.push_str(
+            "});\n\
+             // The edit usually takes 15-60 seconds; the answer comes when it is done.\n\
+             const { aiRecord } = await response.json();\n\
+             console.log(aiRecord.status, aiRecord.temporaryUrl);\n",
+        );
+    }
 
-    let mut python = String::from("import requests\n\n");
+    let mut python = String::from(if is_async {
+        "import time\n\nimport requests\n\n"
+    } else {
+        "import requests\n\n"
+    });
     let _ = writeln!(python, "url = {}", lit(&url));
+    if is_async {
+        let _ = writeln!(python, "results = {}", lit(&results));
+    }
     python.push_str("headers = {\n");
     if direct {
         let _ = writeln!(python, "    \"API-KEY\": {},", lit(KEY_PLACEHOLDER));
     }
     python.push_str("    \"Content-Type\": \"application/json\",\n}\n");
     let _ = writeln!(python, "body = {}", lit(&body));
+    if is_async {
+        python.push_str(
+            "\n\
+             # Encoded here: requests would send a str body as Latin-1.\n\
+             # The answer names the record at once; the edit runs on without this connection.\n\
+             response = requests.post(url, headers=headers, data=body.encode(\"utf-8\"), timeout=60)\n\
+             record = response.json()[\"aiRecord\"]\n\
+             while record and record[\"status\"] == \"PROCESSING\":\n    \
+             time.sleep(5)\n    \
+             poll = requests.get(results + record[\"uuid\"], headers=headers, timeout=60)\n    \
+             record = poll.json()[\"aiRecord\"]\n\
+             print(record and record[\"status\"], record and record.get(\"temporaryUrl\"))\n",
+        );
+        return Snippets {
+            curl,
+            javascript,
+            python,
+        };
+    }
     python.push_str(
         "\n\
          # Encoded here: requests would send a str body as Latin-1.\n\

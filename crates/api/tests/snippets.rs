@@ -3,7 +3,8 @@
 //! literal rules of JavaScript and of Python for the others.
 
 use flexedit_api::{
-    EditParams, EditRequest, KEY_PLACEHOLDER, Mode, PromptObject, edit_snippets, upload_snippets,
+    EditParams, EditRequest, KEY_PLACEHOLDER, Mode, PromptObject, edit_snippets,
+    edit_snippets_async, upload_snippets,
 };
 use proptest::prelude::*;
 
@@ -418,4 +419,88 @@ proptest! {
         prop_assert_eq!(words.len(), 8);
         prop_assert!(words[7].starts_with("asset=@"));
     }
+}
+
+fn assert_async_bodies_exact(request: &EditRequest) {
+    let body = request.to_json_async();
+    for mode in [Mode::Direct, Mode::Proxy] {
+        let s = edit_snippets_async("https://api.1min.ai", request, mode);
+        // The submit is the first command; the poll after it is shown for copying by hand.
+        let submit = s.curl.split("\n\n#").next().unwrap();
+        assert_eq!(curl_body(submit), body, "curl:\n{}", s.curl);
+        assert_eq!(js_body(&s.javascript), body, "js:\n{}", s.javascript);
+        assert_eq!(py_body(&s.python), body, "python:\n{}", s.python);
+    }
+}
+
+#[test]
+fn nasty_prompts_survive_every_language_asynchronously() {
+    for prompt in NASTY {
+        assert_async_bodies_exact(&request_with_prompt(prompt));
+    }
+}
+
+#[test]
+fn the_asynchronous_variant_leaves_the_synchronous_snippets_as_they_were() {
+    let request = request_with_prompt("x");
+    for mode in [Mode::Direct, Mode::Proxy] {
+        let sync = edit_snippets("https://api.1min.ai", &request, mode);
+        let later = edit_snippets_async("https://api.1min.ai", &request, mode);
+        assert_ne!(sync, later);
+        assert!(!sync.curl.contains("async"), "{}", sync.curl);
+        assert!(!sync.javascript.contains("/api/results/"));
+        assert!(!sync.python.contains("/api/results/"));
+    }
+}
+
+#[test]
+fn asynchronous_snippets_are_exactly_these_bytes() {
+    let request = request_with_prompt("x");
+    let body = r#"{"type":"IMAGE_EDITOR","model":"black-forest-labs/flux-2-flex","promptObject":{"imageUrl":"images/a.png","prompt":"x","steps":8,"guidance":3.5,"seed":7},"async":true}"#;
+    let quoted = serde_json::to_string(body).unwrap();
+    let proxy = edit_snippets_async("https://proxy.example", &request, Mode::Proxy);
+    assert_eq!(
+        proxy.curl,
+        format!(
+            "curl -X POST 'https://proxy.example/api/features' \\\n  \
+             -H 'Content-Type: application/json' \\\n  \
+             --data-raw '{body}'\n\n\
+             # The answer names the record (aiRecord.uuid) at once; ask for it until\n\
+             # its status is no longer PROCESSING:\n\
+             curl 'https://proxy.example/api/results/RECORD_UUID'"
+        )
+    );
+    assert_eq!(
+        proxy.javascript,
+        format!(
+            "const response = await fetch(\"https://proxy.example/api/features\", {{\n  \
+             method: \"POST\",\n  headers: {{\n    \
+             \"Content-Type\": \"application/json\",\n  }},\n  \
+             body: {quoted},\n}});\n\
+             // The answer names the record at once; the edit runs on without this connection.\n\
+             let {{ aiRecord }} = await response.json();\n\
+             while (aiRecord && aiRecord.status === \"PROCESSING\") {{\n  \
+             await new Promise((done) => setTimeout(done, 5000));\n  \
+             const poll = await fetch(\"https://proxy.example/api/results/\" + aiRecord.uuid);\n  \
+             ({{ aiRecord }} = await poll.json());\n}}\n\
+             console.log(aiRecord?.status, aiRecord?.temporaryUrl);\n"
+        )
+    );
+    let direct = edit_snippets_async("https://api.1min.ai/", &request, Mode::Direct);
+    assert!(direct.curl.ends_with(
+        "curl 'https://api.1min.ai/api/results/RECORD_UUID' \\\n  -H 'API-KEY: YOUR_API_KEY'"
+    ));
+    assert!(direct.javascript.contains(
+        "fetch(\"https://api.1min.ai/api/results/\" + aiRecord.uuid, { headers: { \"API-KEY\": \"YOUR_API_KEY\" } });"
+    ));
+    assert!(
+        direct
+            .python
+            .contains("results = \"https://api.1min.ai/api/results/\"\n")
+    );
+    assert!(
+        direct
+            .python
+            .contains("requests.get(results + record[\"uuid\"], headers=headers")
+    );
 }
