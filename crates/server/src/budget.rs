@@ -39,6 +39,22 @@ impl UpstreamBudget {
         }
     }
 
+    /// The requests the budget allows in any minute.
+    pub fn per_minute(&self) -> usize {
+        self.per_window
+    }
+
+    /// The slots free now: requests that could go upstream at once, without waiting.
+    pub fn available(&self) -> usize {
+        let now = Instant::now();
+        let grants = self
+            .grants
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let taken = grants.iter().filter(|at| **at + WINDOW > now).count();
+        self.per_window.saturating_sub(taken)
+    }
+
     /// Reserves a slot and waits for it, or refuses when the slot is further away than the
     /// longest wait. A reserved slot stays spent even if the caller goes away meanwhile:
     /// counting it is what keeps the budget safe.
@@ -85,6 +101,18 @@ impl UpstreamBudget {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn available_slots_go_with_use_and_come_back_a_window_later() {
+        let budget = UpstreamBudget::new(2, Duration::from_secs(1));
+        assert_eq!((budget.per_minute(), budget.available()), (2, 2));
+        budget.acquire().await.unwrap();
+        assert_eq!(budget.available(), 1);
+        budget.acquire().await.unwrap();
+        assert_eq!(budget.available(), 0);
+        tokio::time::advance(WINDOW).await;
+        assert_eq!(budget.available(), 2);
+    }
 
     #[tokio::test(start_paused = true)]
     async fn a_full_window_queues_briefly_then_refuses_with_the_wait() {

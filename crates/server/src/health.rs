@@ -14,6 +14,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use tokio::sync::Notify;
 
+use crate::metrics::Metrics;
+
 /// Whether the server still wants new requests. Cloning shares the state.
 #[derive(Debug, Clone, Default)]
 pub struct Readiness(Arc<ReadinessState>);
@@ -54,6 +56,8 @@ pub struct Health {
     pub readiness: Readiness,
     pub role: &'static str,
     pub page: &'static str,
+    /// Where the proxy's upstream budget is reported.
+    pub metrics: Arc<Metrics>,
 }
 
 fn no_store(mut response: Response) -> Response {
@@ -68,22 +72,35 @@ pub async fn healthz() -> Response {
     no_store(Json(json!({"status": "ok"})).into_response())
 }
 
-/// `GET /readyz`: 200 while this instance wants traffic, 503 while it drains.
+/// `GET /readyz`: 200 while this instance wants traffic; 503 while it drains, or while the
+/// proxy's upstream budget has no slot free, so a balancer sends the next request to an
+/// instance that can forward it now.
 pub async fn readyz(State(health): State<Arc<Health>>) -> Response {
     let draining = health.readiness.is_draining();
-    let status = if draining {
-        StatusCode::SERVICE_UNAVAILABLE
-    } else {
+    let budget = health
+        .metrics
+        .budget()
+        .map(|b| (b.per_minute(), b.available()));
+    let exhausted = budget.is_some_and(|(_, available)| available == 0);
+    let ready = !draining && !exhausted;
+    let status = if ready {
         StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
     };
     let mut body = json!({
-        "ready": !draining,
+        "ready": ready,
         "role": health.role,
         "page": health.page,
         "configuration": "loaded",
     });
+    if let Some((per_minute, available)) = budget {
+        body["upstreamBudget"] = json!({"perMinute": per_minute, "available": available});
+    }
     if draining {
         body["reason"] = json!("draining");
+    } else if exhausted {
+        body["reason"] = json!("upstream budget exhausted");
     }
     no_store((status, Json(body)).into_response())
 }

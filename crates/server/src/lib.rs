@@ -91,6 +91,7 @@ impl Application {
             readiness,
             role: config.role_name(),
             page: config.page.kind(),
+            metrics: metrics.clone(),
         });
         let mut operations = Router::new()
             .route("/healthz", get(health::healthz))

@@ -2,7 +2,7 @@
 //! Prometheus text format. Each server has its own registry, so an instance (and each test
 //! server in one process) counts only what it served.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use axum::extract::State;
@@ -13,6 +13,8 @@ use prometheus_client::encoding::prometheus_text;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+
+use crate::budget::UpstreamBudget;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::{Registry, Unit};
@@ -101,6 +103,10 @@ pub struct Metrics {
     upstream: Histograms<UpstreamLabels>,
     simulated_edits: Histograms<StatusLabels>,
     rate_limited: Family<ReasonLabels, Counter>,
+    budget_per_minute: Gauge,
+    budget_available: Gauge,
+    /// The proxy's upstream budget, read at each scrape so the figures are current.
+    budget: OnceLock<Arc<UpstreamBudget>>,
 }
 
 impl Metrics {
@@ -179,6 +185,18 @@ impl Metrics {
                 role,
             }),
         );
+        let budget_per_minute = Gauge::default();
+        registry.register(
+            "upstream_budget_per_minute",
+            "Requests a minute the proxy's per-key upstream budget allows (0: no budget, or no proxy)",
+            budget_per_minute.clone(),
+        );
+        let budget_available = Gauge::default();
+        registry.register(
+            "upstream_budget_available",
+            "Slots of the upstream budget free now, for requests that need not wait",
+            budget_available.clone(),
+        );
         Self {
             registry,
             requests,
@@ -189,7 +207,20 @@ impl Metrics {
             upstream,
             simulated_edits,
             rate_limited,
+            budget_per_minute,
+            budget_available,
+            budget: OnceLock::new(),
         }
+    }
+
+    /// The proxy's upstream budget, when it has one.
+    pub fn budget(&self) -> Option<&UpstreamBudget> {
+        self.budget.get().map(Arc::as_ref)
+    }
+
+    /// Reports `budget` from now on (the proxy's, set once at start).
+    pub fn watch_budget(&self, budget: Arc<UpstreamBudget>) {
+        let _ = self.budget.set(budget);
     }
 
     pub fn record_request(&self, route: &str, method: &Method, status: StatusCode, took: Duration) {
@@ -260,6 +291,11 @@ impl Metrics {
 
     /// The text a scrape gets.
     pub fn render(&self) -> Result<String, std::fmt::Error> {
+        if let Some(budget) = self.budget.get() {
+            let as_gauge = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+            self.budget_per_minute.set(as_gauge(budget.per_minute()));
+            self.budget_available.set(as_gauge(budget.available()));
+        }
         let mut text = String::new();
         prometheus_text::encode(&mut text, &self.registry)?;
         Ok(text)

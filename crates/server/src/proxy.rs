@@ -43,7 +43,7 @@ pub struct Proxy {
     upstream_timeout: Duration,
     body_limit: usize,
     log_prompts: bool,
-    budget: Option<UpstreamBudget>,
+    budget: Option<Arc<UpstreamBudget>>,
     metrics: Arc<Metrics>,
 }
 
@@ -54,6 +54,16 @@ impl Proxy {
         log_prompts: bool,
         metrics: Arc<Metrics>,
     ) -> Result<Self, ServerError> {
+        let budget = (config.upstream_per_minute > 0).then(|| {
+            Arc::new(UpstreamBudget::new(
+                config.upstream_per_minute,
+                config.upstream_max_wait,
+            ))
+        });
+        if let Some(budget) = &budget {
+            // Metrics and readiness read it where it is spent.
+            metrics.watch_budget(budget.clone());
+        }
         let mut api_key =
             HeaderValue::from_str(config.api_key.expose()).map_err(|_| ServerError::InvalidKey)?;
         api_key.set_sensitive(true);
@@ -71,8 +81,7 @@ impl Proxy {
             upstream_timeout: config.upstream_timeout,
             body_limit,
             log_prompts,
-            budget: (config.upstream_per_minute > 0)
-                .then(|| UpstreamBudget::new(config.upstream_per_minute, config.upstream_max_wait)),
+            budget,
             metrics,
         })
     }

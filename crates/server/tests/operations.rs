@@ -78,7 +78,13 @@ async fn health_and_readiness_answer_small_json_and_never_the_key() {
     assert_eq!(ready.status(), 200);
     assert_eq!(
         ready.json::<Value>().await.unwrap(),
-        json!({"ready": true, "role": "proxy", "page": "none", "configuration": "loaded"})
+        json!({
+            "ready": true,
+            "role": "proxy",
+            "page": "none",
+            "configuration": "loaded",
+            "upstreamBudget": {"perMinute": 180, "available": 180},
+        })
     );
     for path in ["/healthz", "/readyz", "/metrics"] {
         let body = client().get(proxy.at(path)).send().await.unwrap();

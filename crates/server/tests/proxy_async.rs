@@ -195,4 +195,43 @@ async fn the_upstream_budget_holds_under_ten_concurrent_pollers() {
         .unwrap()
         .len();
     assert_eq!(reached, 6);
+
+    // The spent budget shows in readiness and metrics: this instance cannot forward now.
+    let (status, _, text) = get(proxy.at("/readyz")).await;
+    assert_eq!(status, 503, "{text}");
+    let ready: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(ready["reason"], "upstream budget exhausted");
+    assert_eq!(
+        ready["upstreamBudget"],
+        json!({"perMinute": 6, "available": 0})
+    );
+    let (_, _, metrics) = get(proxy.at("/metrics")).await;
+    for line in [
+        "flexedit_upstream_budget_per_minute 6",
+        "flexedit_upstream_budget_available 0",
+        "flexedit_rate_limit_refusals_total{reason=\"budget\"} 24",
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "{line} not in\n{metrics}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn readiness_reports_a_budget_with_room() {
+    let upstream = upstream().await;
+    let proxy = proxy_to(&upstream, |config| {
+        config.proxy_mut().unwrap().upstream_per_minute = 5;
+    })
+    .await;
+    let (status, _, text) = get(proxy.at("/readyz")).await;
+    assert_eq!(status, 200, "{text}");
+    let ready: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(ready["ready"], true);
+    assert_eq!(
+        ready["upstreamBudget"],
+        json!({"perMinute": 5, "available": 5})
+    );
+    assert!(!text.contains(SERVER_KEY));
 }
