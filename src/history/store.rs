@@ -169,6 +169,15 @@ impl Store {
             .map_err(write_error)
     }
 
+    /// A read-write transaction over `store` alone.
+    fn writing_alone(&self, store: &str) -> Result<Transaction<'_>, HistoryError> {
+        self.db
+            .transaction(store)
+            .with_mode(TransactionMode::Readwrite)
+            .build()
+            .map_err(write_error)
+    }
+
     /// Makes the next write fail as `fault` says (tests only).
     pub fn inject(&self, fault: Fault) {
         self.fault.set(Some(fault));
@@ -370,12 +379,7 @@ impl Store {
     ) -> Result<(), HistoryError> {
         let json = serde_json::to_string(recipe)
             .map_err(|_| HistoryError::Write("the recipe could not be encoded".into()))?;
-        let tx = self
-            .db
-            .transaction(RECIPES)
-            .with_mode(TransactionMode::Readwrite)
-            .build()
-            .map_err(write_error)?;
+        let tx = self.writing_alone(RECIPES)?;
         let store = tx.object_store(RECIPES).map_err(write_error)?;
         if let Some(old) = replacing.filter(|old| *old != recipe.name) {
             store.delete(old.to_owned()).build().map_err(write_error)?;
@@ -389,12 +393,7 @@ impl Store {
     }
 
     pub async fn delete_recipe(&self, name: &str) -> Result<(), HistoryError> {
-        let tx = self
-            .db
-            .transaction(RECIPES)
-            .with_mode(TransactionMode::Readwrite)
-            .build()
-            .map_err(write_error)?;
+        let tx = self.writing_alone(RECIPES)?;
         tx.object_store(RECIPES)
             .map_err(write_error)?
             .delete(name.to_owned())

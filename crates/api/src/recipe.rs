@@ -63,16 +63,10 @@ impl Recipe {
             field: "name".to_owned(),
             message: "a recipe needs a name".to_owned(),
         })?;
-        let name = check_name(&name).map_err(|e| JsonError::Value {
+        Self::new(&name, &params.unwrap_or_default()).map_err(|e| JsonError::Value {
             field: "name".to_owned(),
             message: e.to_string(),
-        })?;
-        Ok(
-            Self::new(&name, &params.unwrap_or_default()).unwrap_or(Self {
-                name,
-                params: EditParams::default(),
-            }),
-        )
+        })
     }
 
     /// A list of recipes, as `config.json`'s `recipes`: an array of them; two with one name

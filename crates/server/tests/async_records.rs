@@ -93,15 +93,10 @@ async fn finished(server: &Running, count: u64) {
 }
 
 async fn polls_logged(server: &Running) -> usize {
-    let log: Value = client()
-        .get(server.at("/__simulator/requests"))
-        .send()
-        .await
+    server.requests_log().await["polls"]
+        .as_array()
         .unwrap()
-        .json()
-        .await
-        .unwrap();
-    log["polls"].as_array().unwrap().len()
+        .len()
 }
 
 #[tokio::test]

@@ -17,20 +17,7 @@ async fn upstream() -> Running {
 }
 
 async fn proxy_to(upstream: &Running, tweak: impl FnOnce(&mut Config)) -> Running {
-    let mut config = Config::proxy(None, Url::parse(&upstream.url).unwrap(), SERVER_KEY);
-    tweak(&mut config);
-    Running::start(config).await
-}
-
-async fn upstream_log(upstream: &Running) -> Value {
-    client()
-        .get(upstream.at("/__simulator/requests"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    upstream.proxy_in_front(SERVER_KEY, tweak).await
 }
 
 async fn arm(upstream: &Running, fault: &str) {
@@ -83,7 +70,7 @@ async fn the_key_is_added_and_the_browsers_credentials_dropped() {
         "{text}"
     );
 
-    let log = upstream_log(&upstream).await;
+    let log = upstream.requests_log().await;
     for entry in [&log["assets"][0], &log["features"][0]] {
         assert_eq!(entry["api_key"], SERVER_KEY);
         let names: Vec<&str> = entry["header_names"]
@@ -145,7 +132,7 @@ async fn only_the_pages_routes_are_forwarded() {
             .unwrap();
         assert_eq!(response.status(), 404, "{method} {route}");
     }
-    let log = upstream_log(&upstream).await;
+    let log = upstream.requests_log().await;
     assert!(log["assets"].as_array().unwrap().is_empty());
     assert!(log["features"].as_array().unwrap().is_empty());
 }
@@ -187,7 +174,7 @@ async fn bodies_over_the_cap_are_refused_before_they_reach_upstream() {
     if let Ok(response) = streamed {
         assert_eq!(response.status(), 413);
     }
-    let log = upstream_log(&upstream).await;
+    let log = upstream.requests_log().await;
     assert!(log["assets"].as_array().unwrap().is_empty());
     assert!(
         log["features"]
@@ -397,7 +384,7 @@ async fn cors_only_for_allowed_origins_and_foreign_pages_refused() {
     }
     // Refused requests never reached the provider.
     assert_eq!(
-        upstream_log(&upstream).await["features"]
+        upstream.requests_log().await["features"]
             .as_array()
             .unwrap()
             .len(),

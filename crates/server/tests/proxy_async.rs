@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::{Running, client, edit_body, upload_png};
 use flexedit_api::{ApiError, EditOutcome, parse_edit_response, parse_result_response};
-use flexedit_server::{Config, Url};
+use flexedit_server::Config;
 use serde_json::{Value, json};
 
 const SERVER_KEY: &str = "server-side-key";
@@ -19,20 +19,7 @@ async fn upstream() -> Running {
 }
 
 async fn proxy_to(upstream: &Running, tweak: impl FnOnce(&mut Config)) -> Running {
-    let mut config = Config::proxy(None, Url::parse(&upstream.url).unwrap(), SERVER_KEY);
-    tweak(&mut config);
-    Running::start(config).await
-}
-
-async fn upstream_log(upstream: &Running) -> Value {
-    client()
-        .get(upstream.at("/__simulator/requests"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    upstream.proxy_in_front(SERVER_KEY, tweak).await
 }
 
 async fn get(url: String) -> (u16, Option<String>, String) {
@@ -85,7 +72,7 @@ async fn the_result_route_is_forwarded_with_the_key_and_nothing_else_under_it() 
     let (status, _, text) = get(proxy.at(&format!("/api/results/{ID}"))).await;
     assert_eq!((status, text.as_str()), (200, r#"{"aiRecord":null}"#));
 
-    let log = upstream_log(&upstream).await;
+    let log = upstream.requests_log().await;
     let polls = log["polls"].as_array().unwrap();
     assert_eq!(polls.len(), 2);
     for poll in polls {
@@ -112,7 +99,7 @@ async fn the_result_route_is_forwarded_with_the_key_and_nothing_else_under_it() 
         .unwrap();
     assert_eq!(posted.status(), 404);
     assert_eq!(
-        upstream_log(&upstream).await["polls"]
+        upstream.requests_log().await["polls"]
             .as_array()
             .unwrap()
             .len(),
@@ -142,7 +129,7 @@ async fn an_invalid_edit_is_refused_without_calling_upstream() {
         assert_eq!(response.status().as_u16(), expected.status(), "{body}");
         assert_eq!(response.text().await.unwrap(), expected.error_body());
     }
-    let log = upstream_log(&upstream).await;
+    let log = upstream.requests_log().await;
     assert_eq!(log["features"].as_array().unwrap().len(), 0, "{log}");
 }
 
@@ -190,7 +177,7 @@ async fn the_upstream_budget_holds_under_ten_concurrent_pollers() {
         }
     }
     assert_eq!((passed, refused), (6, 24));
-    let reached = upstream_log(&upstream).await["polls"]
+    let reached = upstream.requests_log().await["polls"]
         .as_array()
         .unwrap()
         .len();

@@ -34,17 +34,6 @@ async fn get_bytes(url: &str) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
     (status, headers, response.bytes().await.unwrap().to_vec())
 }
 
-async fn requests_log(server: &Running) -> Value {
-    client()
-        .get(server.at("/__simulator/requests"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn an_upload_answers_in_the_providers_shape_and_is_recorded() {
     let server = simulator().await;
@@ -76,7 +65,7 @@ async fn an_upload_answers_in_the_providers_shape_and_is_recorded() {
         path
     );
 
-    let log = requests_log(&server).await;
+    let log = server.requests_log().await;
     let asset = &log["assets"][0];
     assert_eq!(asset["path"], path.as_str());
     assert_eq!(asset["file_name"], "my_cat.png");
@@ -194,7 +183,7 @@ async fn jpeg_and_webp_are_taken_and_any_other_file_fails_at_the_edit() {
     assert_eq!(not_multipart.status(), 400);
     // The photo and the four other files were stored; the refused requests were not.
     assert_eq!(
-        requests_log(&server).await["assets"]
+        server.requests_log().await["assets"]
             .as_array()
             .unwrap()
             .len(),
@@ -239,7 +228,7 @@ async fn oversized_uploads_are_refused_with_413_declared_or_streamed() {
         .unwrap();
     assert_eq!(response.status(), 413);
     assert!(
-        requests_log(&server).await["assets"]
+        server.requests_log().await["assets"]
             .as_array()
             .unwrap()
             .is_empty()
@@ -282,7 +271,7 @@ async fn the_contract_fixture_round_trips_to_a_success_flexedit_api_parses() {
     assert_eq!((picture.width(), picture.height()), (320, 240));
 
     // The log holds the body exactly as sent.
-    let log = requests_log(&server).await;
+    let log = server.requests_log().await;
     assert_eq!(log["features"][0]["body"], body.as_str());
     assert_eq!(log["features"][0]["api_key"], Value::Null);
 
@@ -832,7 +821,7 @@ async fn the_log_can_be_cleared() {
     let server = simulator().await;
     let path = upload_png(&server.url, 8, 8).await;
     post_edit(&server.url, edit_body(&path, "x", json!({}))).await;
-    let log = requests_log(&server).await;
+    let log = server.requests_log().await;
     assert_eq!(log["assets"].as_array().unwrap().len(), 1);
     assert_eq!(log["features"].as_array().unwrap().len(), 1);
     let response = client()
@@ -841,7 +830,7 @@ async fn the_log_can_be_cleared() {
         .await
         .unwrap();
     assert!(response.status().is_success());
-    let log = requests_log(&server).await;
+    let log = server.requests_log().await;
     assert!(log["assets"].as_array().unwrap().is_empty());
     assert!(log["features"].as_array().unwrap().is_empty());
 }

@@ -44,6 +44,26 @@ impl Running {
         format!("{}{path}", self.url)
     }
 
+    /// A proxy in front of this server (a simulator standing in for the provider), holding
+    /// `key`, configured further by `tweak`.
+    pub async fn proxy_in_front(&self, key: &str, tweak: impl FnOnce(&mut Config)) -> Running {
+        let mut config = Config::proxy(None, url::Url::parse(&self.url).unwrap(), key);
+        tweak(&mut config);
+        Running::start(config).await
+    }
+
+    /// What this simulator received, from its test-mode request log.
+    pub async fn requests_log(&self) -> Value {
+        client()
+            .get(self.at("/__simulator/requests"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// Starts a graceful shutdown and waits for it to finish.
     pub async fn stop(mut self) -> std::io::Result<()> {
         if let Some(stop) = self.stop.take() {
