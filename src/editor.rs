@@ -1,47 +1,24 @@
-//! The editor: intake, form, run bar, result and code view, and the run of one edit.
+//! The editor: intake, form, run bar, result and code view. It shows the runs of
+//! [`crate::run`] and starts them; the run's lifecycle lives there.
 
 use std::rc::Rc;
 
-use flexedit_api::{
-    ApiError, EditOutcome, EditParams, EditRequest, Field, Mode, Problem, Problems, Stage,
-};
+use flexedit_api::history::{Outcome, RunRecord};
+use flexedit_api::{EditParams, EditRequest, Field, Mode, Problem, Problems, RecordId};
 use leptos::callback::UnsyncCallback;
 use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::config::Config;
-use crate::form::{ParamsForm, random_seed};
-use crate::run::{Failure, Phase, RunResult};
+use crate::form::{FormState, ParamsForm, random_seed};
+use crate::run::{Failure, Phase, Resume, RunEvent, RunHandle, RunResult, Runner, params_for};
 use crate::settings::{Settings, SettingsPanel};
 use crate::source::{Origin, Source};
-use crate::transport::{Cancel, Connection, Net, Network, Transport, Upload};
-
-/// The asset path is known only after the upload; validation stands this in for it.
-const PENDING_UPLOAD: &str = "images/pending-upload.png";
-
-/// Upload attempts before giving up; an upload sends nothing billable.
-const UPLOAD_ATTEMPTS: u32 = 3;
+use crate::transport::{Connection, Net, Network};
 
 fn now_ms() -> f64 {
-    web_sys::window()
-        .and_then(|w| w.performance())
-        .map(|p| p.now())
-        .unwrap_or_default()
-}
-
-/// The form's parameters with the image reference the request will carry.
-fn params_for(source: Option<&Source>, params: &EditParams) -> EditParams {
-    let image_url = match source.map(|s| &s.origin) {
-        None => String::new(),
-        Some(Origin::File { .. }) => PENDING_UPLOAD.to_owned(),
-        Some(Origin::Url(url)) => url.clone(),
-        Some(Origin::Asset { path }) => path.clone(),
-    };
-    EditParams {
-        image_url,
-        ..params.clone()
-    }
+    crate::run::now_ms()
 }
 
 /// Why the run button is disabled, in words; `None` when it is enabled.
@@ -70,17 +47,6 @@ fn disabled_reason(
     None
 }
 
-/// Loads an image element and waits until it has decoded, to learn its size.
-async fn load_image(url: &str) -> Option<(u32, u32)> {
-    let image = web_sys::HtmlImageElement::new().ok()?;
-    image.set_cross_origin(None);
-    image.set_src(url);
-    wasm_bindgen_futures::JsFuture::from(image.decode())
-        .await
-        .ok()?;
-    Some((image.natural_width(), image.natural_height()))
-}
-
 /// The whole state of one editor, passed to children as the pieces they need.
 #[derive(Clone, Copy)]
 pub struct EditorState {
@@ -89,7 +55,13 @@ pub struct EditorState {
     pub seed_locked: RwSignal<bool>,
     pub phase: RwSignal<Phase, LocalStorage>,
     pub result: RwSignal<Option<RunResult>, LocalStorage>,
-    cancel: StoredValue<Option<Cancel>, LocalStorage>,
+    /// The provider's id of the shown run's edit, once it named one.
+    pub record: RwSignal<Option<String>>,
+    /// The run shown and the record it follows, so "Check again" can follow it after a
+    /// cancel.
+    resumable: RwSignal<Option<(String, Resume)>, LocalStorage>,
+    shown: StoredValue<Option<RunHandle>, LocalStorage>,
+    runner: StoredValue<Option<Runner>, LocalStorage>,
     /// Records runs and keeps the form, when the app provides a history.
     pub history: Option<crate::history::History>,
 }
@@ -102,40 +74,77 @@ impl EditorState {
             seed_locked: RwSignal::new(false),
             phase: RwSignal::new_local(Phase::Idle),
             result: RwSignal::new_local(None),
-            cancel: StoredValue::new_local(None),
+            record: RwSignal::new(None),
+            resumable: RwSignal::new_local(None),
+            shown: StoredValue::new_local(None),
+            runner: StoredValue::new_local(None),
             history: None,
+        }
+    }
+
+    /// The parts of the state the person chose.
+    pub fn form(&self) -> FormState {
+        FormState {
+            source: self.source,
+            params: self.params,
+            seed_locked: self.seed_locked,
+            phase: self.phase,
         }
     }
 
     /// Replaces the source image, releasing the old preview.
     pub fn set_source(&self, source: Source) {
-        crate::intake::replace_source(self.source, source);
+        self.form().set_source(source);
+    }
+
+    /// Stops the run shown. An edit already sent goes on at the provider: its record is
+    /// kept, so "Check again" can still fetch it.
+    pub fn cancel(&self) {
         if !self.phase.get_untracked().is_busy() {
-            self.phase.set(Phase::Idle);
+            return;
+        }
+        match self.shown.get_value() {
+            Some(run) => run.cancel(),
+            None => self.phase.set(Phase::Cancelled { after_send: false }),
         }
     }
 
-    pub fn cancel(&self) {
-        let phase = self.phase.get_untracked();
-        if !phase.is_busy() {
+    /// Shows what the run shown tells; other runs' events are not this view's.
+    fn show(&self, id: &str, event: &RunEvent) {
+        let shown = self
+            .shown
+            .with_value(|shown| shown.as_ref().is_some_and(|run| run.id == id));
+        if !shown {
             return;
         }
-        if let Some(cancel) = self.cancel.get_value() {
-            cancel.cancel();
-        }
-        let after_send = matches!(phase, Phase::Editing { .. } | Phase::LoadingResult);
-        self.phase.set(Phase::Cancelled { after_send });
-        if let Some(history) = self.history {
-            history.run_cancelled(after_send);
+        match event {
+            RunEvent::Phase(phase) => self.phase.set(phase.clone()),
+            RunEvent::Submitted(resume) => {
+                self.record.set(Some(resume.record.to_string()));
+                self.resumable.set(Some((id.to_owned(), resume.clone())));
+            }
+            RunEvent::Shown(result) => {
+                self.result.set(Some(result.clone()));
+                self.phase.set(Phase::Done);
+            }
+            RunEvent::Failed(failure) => self.phase.set(Phase::Failed(failure.clone())),
+            RunEvent::Cancelled { after_send } => self.phase.set(Phase::Cancelled {
+                after_send: *after_send,
+            }),
+            RunEvent::Started { .. }
+            | RunEvent::Prepared(_)
+            | RunEvent::Uploaded(_)
+            | RunEvent::Succeeded { .. } => {}
         }
     }
 
     /// Starts an edit with the current source and parameters. Never retries an edit.
-    pub fn run(&self, transport: Net, connection: Connection, max_pixels: u64) {
+    pub fn run(&self, connection: Connection, max_pixels: u64) {
         if self.phase.get_untracked().is_busy() {
             return;
         }
-        let Some(source) = self.source.get_untracked() else {
+        let (Some(source), Some(runner)) = (self.source.get_untracked(), self.runner.get_value())
+        else {
             return;
         };
         if !self.seed_locked.get_untracked() {
@@ -147,204 +156,55 @@ impl EditorState {
             self.phase.set(Phase::Failed(Failure::invalid(&problems)));
             return;
         }
-        let cancel = Cancel::new();
-        self.cancel.set_value(Some(cancel.clone()));
-        let job = RunJob {
-            state: *self,
-            transport,
-            connection,
-            source,
-            params,
-            max_pixels,
-            cancel: cancel.clone(),
-            started: now_ms(),
+        self.record.set(None);
+        self.resumable.set(None);
+        self.phase.set(Phase::Preparing);
+        // Its events come in later tasks, once it is the run shown.
+        let run = runner.start(connection, source, params, max_pixels);
+        self.shown.set_value(Some(run));
+    }
+
+    /// Follows `id`'s record again and shows it. `connection` is asked before each poll.
+    fn follow(&self, id: String, resume: Resume, connection: Rc<dyn Fn() -> Connection>) {
+        let Some(runner) = self.runner.get_value() else {
+            return;
         };
-        let state = *self;
-        spawn_local(async move {
-            if let Err(missing) = run_job(job).await {
-                if cancel.is_cancelled() {
-                    return;
-                }
-                let failure = Failure::part_missing(missing);
-                if let Some(history) = state.history {
-                    history.run_failed(&failure);
-                }
-                state.phase.set(Phase::Failed(failure));
-            }
-        });
+        // A run shown before goes on unseen; the history keeps its outcome.
+        self.record.set(Some(resume.record.to_string()));
+        self.resumable.set(Some((id.clone(), resume.clone())));
+        let run = runner.resume(id, resume, connection);
+        self.shown.set_value(Some(run));
     }
 
-    async fn execute(
-        &self,
-        transport: &dyn Transport,
-        connection: &Connection,
-        source: &Source,
-        mut params: EditParams,
-        max_pixels: u64,
-        cancel: &Cancel,
-    ) -> Result<RunResult, Failure> {
-        params.image_url = match &source.origin {
-            Origin::File { file, prepared, .. } => {
-                // Prepared when it was chosen, unless the upload limit changed since.
-                let prepared = match prepared.as_ref().filter(|p| p.max_pixels == max_pixels) {
-                    Some(prepared) => prepared.clone(),
-                    None => {
-                        self.phase.set(Phase::Preparing);
-                        crate::prepare::prepare_measured(file, &source.name, max_pixels)
-                            .await
-                            .map_err(|e| Failure::prepare(&e))?
-                    }
-                };
-                if let Some(history) = self.history {
-                    history.run_prepared(&prepared.blob);
-                }
-                let upload = Upload {
-                    blob: prepared.blob,
-                    file_name: prepared.file_name,
-                };
-                let path = self.upload(transport, connection, upload, cancel).await?;
-                if let Some(history) = self.history {
-                    history.run_uploaded(&path);
-                }
-                path
-            }
-            Origin::Url(url) => url.clone(),
-            Origin::Asset { path } => path.clone(),
-        };
-        let request = params.validate().map_err(|p| Failure::invalid(&p))?;
-        if cancel.is_cancelled() {
-            return Err(ApiError::Cancelled { stage: Stage::Edit }.into());
-        }
-        self.phase.set(Phase::Editing {
-            started_ms: now_ms(),
-        });
-        match transport.edit(connection, request.to_json(), cancel).await {
-            EditOutcome::Succeeded(edit) => Ok(RunResult {
-                asset_path: edit.asset_path(),
-                seed: request.prompt_object.seed,
-                display_url: edit.display_url,
-                request,
-                dimensions: None,
-                duration_ms: 0.0,
-                credits: edit.credits,
-                expires_at: edit.expires_at,
-                before_url: source.preview_url.clone(),
-            }),
-            EditOutcome::Processing { .. } => Err(Failure::still_processing()),
-            EditOutcome::Failed(error) => Err(error.into()),
-        }
-    }
-
-    async fn upload(
-        &self,
-        transport: &dyn Transport,
-        connection: &Connection,
-        upload: Upload,
-        cancel: &Cancel,
-    ) -> Result<String, Failure> {
-        let phase = self.phase;
-        let mut attempt = 1;
-        loop {
-            phase.set(Phase::Uploading { percent: 0 });
-            let progress = Rc::new(move |percent: u8| phase.set(Phase::Uploading { percent }));
-            match transport
-                .upload(connection, upload.clone(), progress, cancel)
-                .await
-            {
-                Ok(path) => return Ok(path.into_string()),
-                Err(error)
-                    if attempt < UPLOAD_ATTEMPTS
-                        && error.is_retryable()
-                        && !cancel.is_cancelled() =>
-                {
-                    attempt += 1;
-                }
-                Err(error) => return Err(error.into()),
-            }
-        }
-    }
-}
-
-/// One edit on its way, from preparation to the loaded result.
-struct RunJob {
-    state: EditorState,
-    transport: Net,
-    connection: Connection,
-    source: Source,
-    params: EditParams,
-    max_pixels: u64,
-    cancel: Cancel,
-    /// `performance.now()` when the person started it; the time taken counts from here.
-    started: f64,
-}
-
-crate::split::part! {
-    run:
-    /// The run's code loads with its part, fetched while the person fills in the form.
-    async fn run_job(job: RunJob) -> () {
-        job.go().await
-    }
-}
-
-crate::split::part! {
-    run:
-    /// Fetches the run's part ahead of the first run; calling it does nothing else.
-    fn preload_run() -> () {}
-}
-
-impl RunJob {
-    async fn go(self) {
-        let RunJob {
-            state,
-            transport,
-            connection,
-            source,
-            params,
-            max_pixels,
-            cancel,
-            started,
-        } = self;
-        // Recorded here, in the run's part, so the history's hooks load with it. A run
-        // cancelled while the part loaded has nothing to record.
-        if let Some(history) = state.history.filter(|_| !cancel.is_cancelled()) {
-            history.run_started(&source, &params_for(Some(&source), &params), &connection);
-        }
-        let outcome = state
-            .execute(
-                &*transport.transport(),
-                &connection,
-                &source,
-                params,
-                max_pixels,
-                &cancel,
-            )
-            .await;
-        if cancel.is_cancelled() {
+    /// "Check again": follows the record of the run shown, cancelled after it was sent.
+    pub fn check_again(&self, connection: Rc<dyn Fn() -> Connection>) {
+        if self.phase.get_untracked().is_busy() {
             return;
         }
-        match outcome {
-            Ok(mut result) => {
-                if let Some(history) = state.history {
-                    let took = now_ms() - started;
-                    history.run_succeeded(&result, took, transport.clone(), connection.clone());
-                }
-                state.phase.set(Phase::LoadingResult);
-                result.dimensions = load_image(&result.display_url).await;
-                if cancel.is_cancelled() {
-                    return;
-                }
-                result.duration_ms = now_ms() - started;
-                state.result.set(Some(result));
-                state.phase.set(Phase::Done);
-            }
-            Err(failure) => {
-                if let Some(history) = state.history {
-                    history.run_failed(&failure);
-                }
-                state.phase.set(Phase::Failed(failure))
-            }
+        if let Some((id, resume)) = self.resumable.get_untracked() {
+            self.follow(id, resume, connection);
         }
     }
+}
+
+/// A kept run whose edit the provider was working on, ready to follow again.
+fn resumable(run: &RunRecord, before_url: String) -> Option<(Resume, Mode)> {
+    let record = RecordId::parse(run.record.as_deref()?).ok()?;
+    let request = run.params.validate().ok()?;
+    let mode = if run.mode == "direct" {
+        Mode::Direct
+    } else {
+        Mode::Proxy
+    };
+    Some((
+        Resume {
+            record,
+            submitted_ms: run.submitted_at.unwrap_or(run.started_at),
+            request,
+            before_url,
+        },
+        mode,
+    ))
 }
 
 #[component]
@@ -465,11 +325,26 @@ pub fn Editor(
     set_timeout(move || settings.restore(), std::time::Duration::ZERO);
     let mut state = EditorState::new(&config);
     state.history = use_context::<crate::history::History>();
+    // A page that owns its tab stops asking about its edits while hidden; an embedded
+    // editor's host may be waiting for the result.
+    let runner = Runner::new(transport.clone(), page);
+    runner
+        .events()
+        .subscribe(Rc::new(move |id: &str, event: &RunEvent| {
+            state.show(id, event)
+        }));
+    state.runner.set_value(Some(runner.clone()));
     if let Some(history) = state.history {
+        history.keep_runs(runner.events(), transport.clone());
         // After this render: the form is on screen before the history's part loads, and
         // the history keeps the form from then on.
-        let form = crate::history::KeptForm::new(state, &config);
-        set_timeout(move || history.start(form), std::time::Duration::ZERO);
+        let form = crate::history::KeptForm::new(state.form(), &config);
+        let resume: crate::history::Resumer =
+            Rc::new(move |runs| resume_runs(state, history, settings, runs));
+        set_timeout(
+            move || history.start(form, resume),
+            std::time::Duration::ZERO,
+        );
     }
     // Also after this render: the parts that take an image in and run the edit load while
     // the person picks an image and fills in the form. A failed fetch is not lost: the
@@ -477,7 +352,7 @@ pub fn Editor(
     set_timeout(
         || {
             spawn_local(async { _ = crate::prepare::preload().await });
-            spawn_local(async { _ = preload_run().await });
+            spawn_local(crate::run::preload());
         },
         std::time::Duration::ZERO,
     );
@@ -518,16 +393,10 @@ pub fn Editor(
         })
     });
 
-    // A Copy handle, so every callback can reach the transport without cloning it around.
-    let transport = StoredValue::new_local(transport);
     let run = move || {
         settings.restore();
         if disabled.get_untracked().is_none() {
-            state.run(
-                transport.get_value(),
-                connection.get_untracked(),
-                max_pixels.get_untracked(),
-            );
+            state.run(connection.get_untracked(), max_pixels.get_untracked());
         }
     };
 
@@ -667,6 +536,28 @@ pub fn Editor(
                     </p>
                 </div>
                 <PhaseLine phase=state.phase/>
+                {move || {
+                    let cancelled_after_send = state
+                        .phase
+                        .with(|p| matches!(p, Phase::Cancelled { after_send: true }));
+                    (cancelled_after_send && state.resumable.with(Option::is_some))
+                        .then(|| {
+                            view! {
+                                <p class="check-again">
+                                    "The provider may still finish this edit. "
+                                    <button
+                                        type="button"
+                                        data-testid="check-again"
+                                        on:click=move |_| {
+                                            state.check_again(Rc::new(move || settings.connection()))
+                                        }
+                                    >
+                                        "Check again"
+                                    </button>
+                                </p>
+                            }
+                        })
+                }}
                 {move || state.phase.with(|p| match p {
                     Phase::Failed(failure) => Some(view! { <FailureView failure=failure.clone()/> }),
                     _ => None,
@@ -683,6 +574,34 @@ pub fn Editor(
             </section>
         </div>
     }
+}
+
+/// Follows again the runs the provider was still working on when the page last closed;
+/// the newest is shown. A direct-mode key is asked for before each poll, so one entered
+/// after a reload is used.
+fn resume_runs(
+    state: EditorState,
+    history: crate::history::History,
+    settings: Settings,
+    mut runs: Vec<RunRecord>,
+) {
+    runs.retain(|run| run.outcome == Outcome::Submitted);
+    runs.sort_by(|a, b| a.started_at.total_cmp(&b.started_at));
+    spawn_local(async move {
+        for run in runs {
+            let before_url = history.before_url(&run).await;
+            let Some((resume, mode)) = resumable(&run, before_url) else {
+                continue;
+            };
+            let endpoint = run.endpoint.clone();
+            let connection: Rc<dyn Fn() -> Connection> = Rc::new(move || Connection {
+                endpoint: endpoint.clone(),
+                mode,
+                key: settings.connection().key,
+            });
+            state.follow(run.id, resume, connection);
+        }
+    });
 }
 
 /// Where a part of the editor would be, when it could not be loaded.
@@ -760,7 +679,7 @@ crate::split::part! {
             endpoint=code_endpoint
             mode=code_mode
         />
-        {state.history.map(|history| view! { <crate::history::HistoryPanel history state/> })}
+        {state.history.map(|history| view! { <crate::history::HistoryPanel history state=state.form()/> })}
         }
         .into_any()
     }

@@ -216,16 +216,26 @@ pub fn mount(
 fn announce(wiring: Wiring, host: web_sys::EventTarget) {
     let network = use_context::<Network>();
     let phase_host = host.clone();
+    // The record's id comes with the phases from the moment the provider names it, so a
+    // host can follow the edit itself (`GET /api/results/{record}`).
     Effect::watch(
-        move || wiring.state.phase.get(),
-        move |phase, previous, _| {
+        move || (wiring.state.phase.get(), wiring.state.record.get()),
+        move |(phase, record), previous, _| {
             // Setting the phase it already has (a new image while idle) is no change.
-            if previous == Some(phase) {
+            if previous == Some(&(phase.clone(), record.clone())) {
                 return;
             }
-            dispatch(&phase_host, "flexedit:phase", &phase_detail(phase));
+            dispatch(
+                &phase_host,
+                "flexedit:phase",
+                &phase_detail(phase, record.as_deref()),
+            );
             if let Phase::Failed(failure) = phase {
-                dispatch(&phase_host, "flexedit:error", &error_detail(failure));
+                dispatch(
+                    &phase_host,
+                    "flexedit:error",
+                    &error_detail(failure, record.as_deref()),
+                );
             }
         },
         false,
@@ -244,7 +254,7 @@ fn announce(wiring: Wiring, host: web_sys::EventTarget) {
                     Err(missing) => dispatch(
                         &host,
                         "flexedit:error",
-                        &error_detail(&Failure::part_missing(missing)),
+                        &error_detail(&Failure::part_missing(missing), None),
                     ),
                 }
             });
@@ -253,11 +263,8 @@ fn announce(wiring: Wiring, host: web_sys::EventTarget) {
     );
 }
 
-fn phase_detail(phase: &Phase) -> JsValue {
-    let now = web_sys::window()
-        .and_then(|w| w.performance())
-        .map(|p| p.now())
-        .unwrap_or_default();
+fn phase_detail(phase: &Phase, record: Option<&str>) -> JsValue {
+    let now = js_sys::Date::now();
     let (name, percent) = match phase {
         Phase::Idle => ("idle", None),
         Phase::Preparing => ("preparing", None),
@@ -275,11 +282,15 @@ fn phase_detail(phase: &Phase) -> JsValue {
     if let Some(percent) = percent {
         fields.push(("percent".into(), f64::from(percent).into()));
     }
+    if let Some(record) = record {
+        fields.push(("record".into(), record.into()));
+    }
     crate::json::to_js(&Json::Object(fields))
 }
 
-fn error_detail(failure: &Failure) -> JsValue {
+fn error_detail(failure: &Failure, record: Option<&str>) -> JsValue {
     crate::json::to_js(&Json::Object(vec![
+        ("record".into(), record.map(str::to_owned).into()),
         ("kind".into(), failure.kind.as_str().into()),
         ("message".into(), failure.message.as_str().into()),
         ("nextStep".into(), failure.next_step.as_str().into()),
@@ -303,6 +314,8 @@ struct ResultDetail<'a> {
     height: Option<u32>,
     duration_ms: f64,
     credits: Option<flexedit_api::Credits>,
+    /// The provider's id of the edit's record.
+    record: Option<String>,
     image_error: Option<String>,
 }
 
@@ -338,6 +351,7 @@ crate::split::part! {
             height: result.dimensions.map(|d| d.1),
             duration_ms: result.duration_ms,
             credits: result.credits,
+            record: result.record.as_ref().map(ToString::to_string),
             image_error,
         });
         let image = blob.map_or(JsValue::NULL, JsValue::from);

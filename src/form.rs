@@ -7,6 +7,29 @@ use flexedit_api::{
 };
 use leptos::prelude::*;
 
+use crate::run::Phase;
+use crate::source::Source;
+
+/// What the person has chosen: the image, the parameters and the seed lock, with the phase
+/// of the run shown. The editor owns it; the history restores and keeps it.
+#[derive(Clone, Copy)]
+pub struct FormState {
+    pub source: RwSignal<Option<Source>, LocalStorage>,
+    pub params: RwSignal<EditParams>,
+    pub seed_locked: RwSignal<bool>,
+    pub phase: RwSignal<Phase, LocalStorage>,
+}
+
+impl FormState {
+    /// Replaces the source image, releasing the old preview.
+    pub fn set_source(&self, source: Source) {
+        crate::intake::replace_source(self.source, source);
+        if !self.phase.get_untracked().is_busy() {
+            self.phase.set(Phase::Idle);
+        }
+    }
+}
+
 /// Reads a number field as typed: blank is "the provider's default", anything that is not a
 /// number is kept as NaN so validation can say so instead of silently dropping it.
 ///

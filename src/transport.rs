@@ -6,7 +6,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 
-use flexedit_api::{ApiError, AssetPath, EditOutcome, Mode, Stage};
+use flexedit_api::{ApiError, AssetPath, EditOutcome, Mode, RESULTS_ROUTE, RecordId, Stage};
+
+use crate::run::poll::Polled;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
@@ -100,6 +102,14 @@ pub trait Transport {
         cancel: &Cancel,
     ) -> LocalFuture<EditOutcome>;
 
+    /// `GET {endpoint}/api/results/{uuid}`: where an asynchronous edit's record stands.
+    fn poll(
+        &self,
+        connection: &Connection,
+        record: &RecordId,
+        cancel: &Cancel,
+    ) -> LocalFuture<Polled>;
+
     /// The bytes of a result image: straight from its URL, or through the proxy's
     /// result route when the image's host refuses the page.
     fn fetch_image(
@@ -145,6 +155,18 @@ impl Transport for BrowserTransport {
         Box::pin(send_edit(url, key, body, cancel))
     }
 
+    fn poll(
+        &self,
+        connection: &Connection,
+        record: &RecordId,
+        cancel: &Cancel,
+    ) -> LocalFuture<Polled> {
+        let url = connection.url(&format!("{RESULTS_ROUTE}{record}"));
+        let key = connection.key_header().map(str::to_owned);
+        let cancel = cancel.clone();
+        Box::pin(send_poll(url, key, cancel))
+    }
+
     fn fetch_image(
         &self,
         connection: &Connection,
@@ -184,6 +206,35 @@ async fn send_edit(url: String, key: Option<String>, body: String, cancel: Cance
         Ok(text) => flexedit_api::parse_edit_response(response.status(), &text),
         // The connection dropped after the headers: the edit may have run.
         Err(_) => failed(&cancel),
+    }
+}
+
+async fn send_poll(url: String, key: Option<String>, cancel: Cancel) -> Polled {
+    let mut request = gloo_net::http::Request::get(&url).abort_signal(cancel.signal().as_ref());
+    if let Some(key) = &key {
+        request = request.header("API-KEY", key);
+    }
+    let stage = Stage::Poll;
+    let lost = |cancel: &Cancel| {
+        Polled::from(EditOutcome::Failed(if cancel.is_cancelled() {
+            ApiError::Cancelled { stage }
+        } else {
+            ApiError::Network { stage }
+        }))
+    };
+    let Ok(response) = request.send().await else {
+        return lost(&cancel);
+    };
+    let retry_after_ms = response.headers().get("retry-after").and_then(|value| {
+        let now = (js_sys::Date::now() / 1000.0) as i64;
+        flexedit_api::retry_after_seconds(&value, now).map(|s| s as f64 * 1000.0)
+    });
+    match response.text().await {
+        Ok(text) => Polled {
+            outcome: flexedit_api::parse_result_response(response.status(), &text),
+            retry_after_ms,
+        },
+        Err(_) => lost(&cancel),
     }
 }
 

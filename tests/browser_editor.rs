@@ -84,6 +84,18 @@ impl Transport for FakeTransport {
         })
     }
 
+    fn poll(
+        &self,
+        _connection: &Connection,
+        _record: &flexedit_api::RecordId,
+        _cancel: &Cancel,
+    ) -> LocalFuture<flexedit::run::poll::Polled> {
+        // Its edits answer with the finished record at once: there is nothing to follow.
+        Box::pin(async {
+            flexedit_api::EditOutcome::Failed(flexedit_api::ApiError::UnknownRecord).into()
+        })
+    }
+
     fn fetch_image(
         &self,
         _c: &Connection,

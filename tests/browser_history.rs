@@ -73,6 +73,8 @@ fn record(id: &str, prompt: &str) -> RunRecord {
             credits: None,
             mime: Some("image/png".into()),
         }),
+        record: None,
+        submitted_at: None,
     }
 }
 
@@ -222,6 +224,18 @@ impl Transport for FakeTransport {
                 expires_at: None,
                 prompt_object: None,
             })
+        })
+    }
+
+    fn poll(
+        &self,
+        _connection: &Connection,
+        _record: &flexedit_api::RecordId,
+        _cancel: &Cancel,
+    ) -> LocalFuture<flexedit::run::poll::Polled> {
+        // Its edits answer with the finished record at once: there is nothing to follow.
+        Box::pin(async {
+            flexedit_api::EditOutcome::Failed(flexedit_api::ApiError::UnknownRecord).into()
         })
     }
 

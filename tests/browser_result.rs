@@ -164,6 +164,18 @@ impl Transport for FakeTransport {
         Box::pin(async { EditOutcome::Failed(ApiError::Network { stage: Stage::Edit }) })
     }
 
+    fn poll(
+        &self,
+        _connection: &Connection,
+        _record: &flexedit_api::RecordId,
+        _cancel: &Cancel,
+    ) -> LocalFuture<flexedit::run::poll::Polled> {
+        // Its edits answer with the finished record at once: there is nothing to follow.
+        Box::pin(async {
+            flexedit_api::EditOutcome::Failed(flexedit_api::ApiError::UnknownRecord).into()
+        })
+    }
+
     fn fetch_image(
         &self,
         _: &Connection,
@@ -218,6 +230,7 @@ fn sample_result() -> RunResult {
         seed: Some(42),
         dimensions: None,
         duration_ms: 12_345.0,
+        record: None,
         credits: Some(Credits {
             limit: 1000.0,
             used: 120.0,

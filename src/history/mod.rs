@@ -9,11 +9,12 @@
 pub mod panel;
 pub mod store;
 
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use flexedit_api::history::{
     BundledRun, Outcome, RunRecord, Slot, SourceKind, SourceRecord, SuccessRecord, mime_of,
-    run_id_from, storage_sentence,
+    storage_sentence,
 };
 use flexedit_api::{EditParams, Mode, Recipe};
 use leptos::prelude::*;
@@ -25,8 +26,8 @@ use wasm_bindgen_futures::JsFuture;
 
 pub use crate::prepare::{blob_bytes, bytes_blob};
 
-use crate::editor::EditorState;
-use crate::run::{Failure, RunResult};
+use crate::form::FormState;
+use crate::run::{Events, Failure, RunEvent, RunResult};
 use crate::source::{Origin, Source};
 use crate::split::PartMissing;
 use crate::transport::{Connection, Net};
@@ -87,7 +88,7 @@ struct Branch {
 
 /// An editor's form, for the history to restore and keep once its database is open.
 pub struct KeptForm {
-    state: EditorState,
+    state: FormState,
     /// The parameters the form started with: a form still at them is untouched.
     initial: EditParams,
     max_source_bytes: u64,
@@ -98,7 +99,7 @@ pub struct KeptForm {
 
 impl KeptForm {
     /// Call in the editor, as it is made.
-    pub fn new(state: EditorState, config: &crate::config::Config) -> Self {
+    pub fn new(state: FormState, config: &crate::config::Config) -> Self {
         Self {
             state,
             initial: state.params.get_untracked(),
@@ -130,29 +131,25 @@ pub struct History {
     started: StoredValue<bool>,
     channel: StoredValue<Option<web_sys::BroadcastChannel>, LocalStorage>,
     listener: StoredValue<Option<MessageListener>, LocalStorage>,
-    current: StoredValue<Option<Current>, LocalStorage>,
+    /// The runs under way in this tab, by id.
+    current: StoredValue<HashMap<String, Current>, LocalStorage>,
+    /// Told, once the database is open, of the runs whose edits are still at the provider.
+    on_open: StoredValue<Option<Resumer>, LocalStorage>,
     branch: StoredValue<Option<Branch>, LocalStorage>,
     /// The preview of the source last saved with the form, to write its bytes only once.
     saved_source: StoredValue<Option<String>>,
     restored: StoredValue<bool>,
 }
 
+/// What a page does with the runs it finds still at the provider when it starts.
+pub type Resumer = Rc<dyn Fn(Vec<RunRecord>)>;
+
 fn now_ms() -> f64 {
     js_sys::Date::now()
 }
 
-/// 128 random bits from the browser's generator, as 32 hex digits.
 fn new_run_id() -> String {
-    let mut bytes = [0u8; 16];
-    let filled = web_sys::window()
-        .and_then(|w| w.crypto().ok())
-        .is_some_and(|c| c.get_random_values_with_u8_array(&mut bytes).is_ok());
-    if !filled {
-        for b in &mut bytes {
-            *b = (js_sys::Math::random() * 256.0) as u8;
-        }
-    }
-    run_id_from(bytes)
+    crate::run::new_run_id()
 }
 
 fn tab_id() -> String {
@@ -208,19 +205,22 @@ impl History {
             started: StoredValue::new(false),
             channel: StoredValue::new_local(None),
             listener: StoredValue::new_local(None),
-            current: StoredValue::new_local(None),
+            current: StoredValue::new_local(HashMap::new()),
+            on_open: StoredValue::new_local(None),
             branch: StoredValue::new_local(None),
             saved_source: StoredValue::new(None),
             restored: StoredValue::new(false),
         }
     }
 
-    /// Opens the database (once; later calls do nothing), then restores and keeps `form`.
-    pub fn start(&self, form: KeptForm) {
+    /// Opens the database (once; later calls do nothing), then restores and keeps `form`,
+    /// and hands `resume` the runs whose edits the provider was still working on.
+    pub fn start(&self, form: KeptForm, resume: Resumer) {
         if self.started.get_value() {
             return;
         }
         self.started.set_value(true);
+        self.on_open.set_value(Some(resume));
         let history = *self;
         let name = self.name.get_value();
         spawn_local(async move {
@@ -349,10 +349,57 @@ impl History {
             .flatten()
     }
 
-    // ---- Run hooks, called by the editor ------------------------------------------------
+    // ---- Runs, kept from their events --------------------------------------------------
+
+    /// Keeps every run `events` tells of; `net` fetches a result's bytes to keep them.
+    pub fn keep_runs(&self, events: &Events, net: Net) {
+        let history = *self;
+        events.subscribe(Rc::new(move |id: &str, event: &RunEvent| {
+            history.on_run_event(id, event, &net);
+        }));
+    }
+
+    fn on_run_event(&self, id: &str, event: &RunEvent, net: &Net) {
+        match event {
+            RunEvent::Started {
+                source,
+                params,
+                connection,
+            } => self.run_started(id, source, params, connection),
+            RunEvent::Prepared(blob) => self.update_current(id, |current| {
+                current.source = Some(blob.clone());
+                current.source_written = false;
+                current.record.source.mime = Some(blob.type_()).filter(|t| !t.is_empty());
+            }),
+            RunEvent::Uploaded(path) => self.update_current(id, |current| {
+                current.record.source.asset_path = Some(path.clone());
+            }),
+            // Written in one transaction with the run: from now on a reload finds it.
+            RunEvent::Submitted(resume) => self.update_current(id, |current| {
+                current.record.record = Some(resume.record.to_string());
+                current.record.submitted_at = Some(resume.submitted_ms);
+                current.record.outcome = Outcome::Submitted;
+            }),
+            RunEvent::Succeeded {
+                result,
+                took_ms,
+                connection,
+            } => self.run_succeeded(id, result, *took_ms, net.clone(), connection.clone()),
+            RunEvent::Failed(failure) => self.run_failed(id, failure),
+            RunEvent::Cancelled { after_send } => {
+                self.finish(
+                    id,
+                    Outcome::Cancelled {
+                        after_send: *after_send,
+                    },
+                );
+            }
+            RunEvent::Phase(_) | RunEvent::Shown(_) => {}
+        }
+    }
 
     /// A run starts: its record is written at once, with the source image.
-    pub fn run_started(&self, source: &Source, params: &EditParams, connection: &Connection) {
+    fn run_started(&self, id: &str, source: &Source, params: &EditParams, connection: &Connection) {
         if self.store().is_none() {
             return;
         }
@@ -375,7 +422,7 @@ impl History {
         });
         let blob = blob.or_else(|| branch.and_then(|b| b.blob));
         let record = RunRecord {
-            id: new_run_id(),
+            id: id.to_owned(),
             parent,
             started_at: now_ms(),
             finished_at: None,
@@ -394,34 +441,27 @@ impl History {
                 mime: blob.as_ref().map(|b| b.type_()).filter(|t| !t.is_empty()),
             },
             outcome: Outcome::Running,
+            record: None,
+            submitted_at: None,
         };
-        self.current.set_value(Some(Current {
-            record,
-            source: blob,
-            source_written: false,
-        }));
-        self.persist();
-    }
-
-    /// The bytes that will be uploaded replace the original file as the run's source.
-    pub fn run_prepared(&self, prepared: &web_sys::Blob) {
-        self.update_current(|current| {
-            current.source = Some(prepared.clone());
-            current.source_written = false;
-            current.record.source.mime = Some(prepared.type_()).filter(|t| !t.is_empty());
+        self.current.update_value(|current| {
+            current.insert(
+                id.to_owned(),
+                Current {
+                    record,
+                    source: blob,
+                    source_written: false,
+                },
+            );
         });
-    }
-
-    pub fn run_uploaded(&self, asset_path: &str) {
-        self.update_current(|current| {
-            current.record.source.asset_path = Some(asset_path.to_owned());
-        });
+        self.persist(id);
     }
 
     /// The provider answered with a result: record it, then fetch and store its bytes
     /// while the display link still works.
-    pub fn run_succeeded(
+    fn run_succeeded(
         &self,
+        id: &str,
         result: &RunResult,
         duration_ms: f64,
         transport: Net,
@@ -436,7 +476,7 @@ impl History {
             credits: result.credits,
             mime: None,
         };
-        let Some(record) = self.finish(Outcome::Succeeded(success)) else {
+        let Some(record) = self.finish(id, Outcome::Succeeded(success)) else {
             return;
         };
         let Some(store) = self.store() else {
@@ -448,56 +488,83 @@ impl History {
         });
     }
 
-    pub fn run_failed(&self, failure: &Failure) {
-        self.finish(Outcome::Failed {
-            kind: failure.kind.clone(),
-            message: failure.message.clone(),
-            next_step: failure.next_step.clone(),
-            may_have_billed: failure.may_have_billed,
+    fn run_failed(&self, id: &str, failure: &Failure) {
+        self.finish(
+            id,
+            Outcome::Failed {
+                kind: failure.kind.clone(),
+                message: failure.message.clone(),
+                next_step: failure.next_step.clone(),
+                may_have_billed: failure.may_have_billed,
+            },
+        );
+    }
+
+    /// The run `id` as this tab holds it: one it started, or one found in the list (a run
+    /// followed again after a reload).
+    fn hold(&self, id: &str) -> bool {
+        if self.current.with_value(|current| current.contains_key(id)) {
+            return true;
+        }
+        let Some(record) = self
+            .runs
+            .with_untracked(|runs| runs.iter().find(|r| r.id == id).cloned())
+        else {
+            return false;
+        };
+        self.current.update_value(|current| {
+            current.insert(
+                id.to_owned(),
+                Current {
+                    record,
+                    source: None,
+                    source_written: true,
+                },
+            );
         });
+        true
     }
 
-    pub fn run_cancelled(&self, after_send: bool) {
-        self.finish(Outcome::Cancelled { after_send });
-    }
-
-    fn finish(&self, outcome: Outcome) -> Option<RunRecord> {
+    fn finish(&self, id: &str, outcome: Outcome) -> Option<RunRecord> {
+        if !self.hold(id) {
+            return None;
+        }
         let mut finished = None;
         self.current.update_value(|current| {
-            if let Some(mut run) = current.take() {
+            if let Some(run) = current.get_mut(id) {
                 run.record.outcome = outcome;
                 run.record.finished_at = Some(now_ms());
                 finished = Some(run.record.clone());
-                *current = Some(run);
             }
         });
-        self.persist();
-        self.current.set_value(None);
+        self.persist(id);
+        self.current.update_value(|current| {
+            current.remove(id);
+        });
         finished
     }
 
-    fn update_current(&self, change: impl FnOnce(&mut Current)) {
-        let mut changed = false;
+    fn update_current(&self, id: &str, change: impl FnOnce(&mut Current)) {
+        if !self.hold(id) {
+            return;
+        }
         self.current.update_value(|current| {
-            if let Some(current) = current {
-                change(current);
-                changed = true;
+            if let Some(run) = current.get_mut(id) {
+                change(run);
             }
         });
-        if changed {
-            self.persist();
-        }
+        self.persist(id);
     }
 
-    /// Writes the current run as it stands. Transactions over the same stores run in the
+    /// Writes the run `id` as it stands. Transactions over the same stores run in the
     /// order they were created, so successive writes of a run land in order.
-    fn persist(&self) {
+    fn persist(&self, id: &str) {
         let Some(store) = self.store() else {
             return;
         };
         let mut snapshot = None;
         self.current.update_value(|current| {
-            if let Some(current) = current {
+            if let Some(current) = current.get_mut(id) {
                 let source = (!current.source_written)
                     .then(|| current.source.clone())
                     .flatten();
@@ -514,10 +581,21 @@ impl History {
         });
     }
 
+    /// The address of the image a run started from, for the before/after view of a run
+    /// followed again: its kept bytes, else where it came from.
+    pub async fn before_url(&self, run: &RunRecord) -> String {
+        if let Some(blob) = self.image(&run.id, Slot::Source).await
+            && let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob)
+        {
+            return url;
+        }
+        run.source.url.clone().unwrap_or_default()
+    }
+
     // ---- What the panel does -----------------------------------------------------------
 
     /// Makes a past result the editor's image, so the next run branches from it.
-    pub async fn edit_result(&self, state: EditorState, run: &RunRecord) {
+    pub async fn edit_result(&self, state: FormState, run: &RunRecord) {
         let Some(success) = run.success() else {
             return;
         };
@@ -724,7 +802,7 @@ impl History {
     /// saved by any tab, unless the person has already started on the form.
     async fn restore_form(
         &self,
-        state: EditorState,
+        state: FormState,
         initial: &EditParams,
         max_source_bytes: u64,
         max_upload_pixels: u64,
@@ -887,6 +965,17 @@ crate::split::part! {
                 history.listen(&name);
                 history.refresh().await;
                 history.availability.set(Availability::On);
+                let submitted: Vec<RunRecord> = history.runs.with_untracked(|runs| {
+                    runs.iter()
+                        .filter(|r| r.outcome == Outcome::Submitted && r.record.is_some())
+                        .cloned()
+                        .collect()
+                });
+                if let Some(resume) = history.on_open.get_value()
+                    && !submitted.is_empty()
+                {
+                    resume(submitted);
+                }
             }
             Err(error) => history.off(error.to_string()),
         }

@@ -9,7 +9,7 @@ use leptos::task::spawn_local;
 use wasm_bindgen::prelude::*;
 
 use super::{Availability, History, blob_bytes, bytes_blob, short_prompt};
-use crate::editor::EditorState;
+use crate::form::FormState;
 use crate::form::show_number;
 use crate::result::{PROVIDER_DEFAULT, format_credits, format_duration};
 
@@ -110,7 +110,7 @@ fn stored_image(
 }
 
 #[component]
-pub fn HistoryPanel(history: History, state: EditorState) -> impl IntoView {
+pub fn HistoryPanel(history: History, state: FormState) -> impl IntoView {
     let open = RwSignal::new(None::<String>);
     let confirming = RwSignal::new(false);
     let busy = RwSignal::new(false);

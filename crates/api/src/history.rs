@@ -84,6 +84,9 @@ pub struct SuccessRecord {
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Running,
+    /// The provider named the edit's record (`RunRecord::record`) and is working on it: a
+    /// page that starts finds it here and follows it again.
+    Submitted,
     Succeeded(SuccessRecord),
     Failed {
         kind: String,
@@ -102,6 +105,7 @@ impl Outcome {
     pub fn label(&self) -> &'static str {
         match self {
             Outcome::Running => "running",
+            Outcome::Submitted => "editing",
             Outcome::Succeeded(_) => "done",
             Outcome::Failed { .. } => "failed",
             Outcome::Cancelled { .. } => "cancelled",
@@ -127,6 +131,13 @@ pub struct RunRecord {
     pub params: EditParams,
     pub source: SourceRecord,
     pub outcome: Outcome,
+    /// The provider's id of the edit's record, once it named one: kept whatever the
+    /// outcome, so a cancelled run can still be asked about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<String>,
+    /// Unix milliseconds when the provider named the record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submitted_at: Option<f64>,
 }
 
 impl RunRecord {
@@ -414,6 +425,8 @@ mod tests {
                 }),
                 mime: Some("image/png".into()),
             }),
+            record: None,
+            submitted_at: None,
         }
     }
 
@@ -449,6 +462,19 @@ mod tests {
         };
         let json = serde_json::to_string(&failed).unwrap();
         assert_eq!(serde_json::from_str::<RunRecord>(&json).unwrap(), failed);
+        let submitted = RunRecord {
+            outcome: Outcome::Submitted,
+            record: Some("0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d".into()),
+            submitted_at: Some(1500.0),
+            ..run.clone()
+        };
+        let json = serde_json::to_string(&submitted).unwrap();
+        assert!(
+            json.contains(r#""outcome":"submitted""#)
+                && json.contains(r#""record":"0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d""#),
+            "{json}"
+        );
+        assert_eq!(serde_json::from_str::<RunRecord>(&json).unwrap(), submitted);
     }
 
     #[test]

@@ -83,6 +83,8 @@ pub struct SimulatorConfig {
     /// How long the record of an asynchronous edit answers its polls after its last
     /// change; afterwards a poll finds `{"aiRecord": null}`, as for an unknown id.
     pub record_ttl: Duration,
+    /// The `Retry-After` of a simulated rate limit on an edit or a poll.
+    pub retry_after: Duration,
     /// Direct mode: when set, every API call must carry exactly this `API-KEY`, as a page
     /// served from elsewhere that sends its own key would have to upstream.
     pub api_key: Option<ApiKey>,
@@ -114,6 +116,7 @@ impl Default for SimulatorConfig {
             // A day: a person who closed the laptop mid-edit comes back the next morning at
             // the latest to find it still answerable.
             record_ttl: Duration::from_secs(24 * 3600),
+            retry_after: Duration::from_secs(60),
             api_key: None,
         }
     }

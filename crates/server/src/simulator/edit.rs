@@ -81,7 +81,11 @@ pub async fn features(
             }
             _ => {}
         }
-        if let Some(response) = faults::immediate_response(fault, &simulator.next_request_id()) {
+        if let Some(response) = faults::immediate_response_waiting(
+            fault,
+            &simulator.next_request_id(),
+            simulator.config.retry_after.as_secs(),
+        ) {
             return response;
         }
     }

@@ -156,6 +156,15 @@ fn json_body(status: StatusCode, body: serde_json::Value) -> Response {
 /// request's details (the failed records). `request_id` is what the model host would
 /// call the request in a refusal it passes on.
 pub fn immediate_response(fault: Fault, request_id: &str) -> Option<Response> {
+    immediate_response_waiting(fault, request_id, 60)
+}
+
+/// [`immediate_response`], with a rate limit asking to wait `retry_after` seconds.
+pub fn immediate_response_waiting(
+    fault: Fault,
+    request_id: &str,
+    retry_after: u64,
+) -> Option<Response> {
     Some(match fault {
         Fault::Unauthorized => unauthorized_missing(),
         Fault::RateLimited => {
@@ -165,7 +174,7 @@ pub fn immediate_response(fault: Fault, request_id: &str) -> Option<Response> {
             );
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
             response
         }
         Fault::ServerError => json_body(

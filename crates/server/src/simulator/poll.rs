@@ -36,8 +36,11 @@ pub async fn result(
             simulator.book.forget(&uuid);
         }
         Some(fault) => {
-            if let Some(response) = faults::immediate_response(fault, &simulator.next_request_id())
-            {
+            if let Some(response) = faults::immediate_response_waiting(
+                fault,
+                &simulator.next_request_id(),
+                simulator.config.retry_after.as_secs(),
+            ) {
                 return response;
             }
         }
