@@ -158,7 +158,6 @@ impl EditorState {
         }
         self.record.set(None);
         self.resumable.set(None);
-        self.phase.set(Phase::Preparing);
         // Its events come in later tasks, once it is the run shown.
         let run = runner.start(connection, source, params, max_pixels);
         self.shown.set_value(Some(run));

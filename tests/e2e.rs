@@ -102,6 +102,12 @@ async fn uploads(session: &Session) -> Vec<Value> {
 /// The editor open on a 64 × 64 PNG with `prompt` typed: where most runs start.
 async fn editor_with_small_image(prompt: &str) -> (Session, TempDir) {
     let session = Session::start().await;
+    let dir = open_with_small_image(&session, prompt).await;
+    (session, dir)
+}
+
+/// Opens the editor of `session` with a small PNG and `prompt` in the form.
+async fn open_with_small_image(session: &Session, prompt: &str) -> TempDir {
     session.open_editor().await;
     let dir = TempDir::new("flexedit-e2e-images");
     session
@@ -109,7 +115,7 @@ async fn editor_with_small_image(prompt: &str) -> (Session, TempDir) {
         .await;
     session.wait_for_text("source-info", "64 × 64").await;
     session.fill("field-prompt", prompt).await;
-    (session, dir)
+    dir
 }
 
 #[tokio::test]
@@ -179,7 +185,8 @@ async fn an_edit_with_chosen_parameters_sends_exactly_them_and_shows_the_simulat
                 "guidance": 4.5,
                 "safety_tolerance": 3,
                 "seed": 42
-            }
+            },
+            "async": true
         })]
     );
 
@@ -454,10 +461,20 @@ async fn each_simulated_fault_shows_its_message_and_keeps_the_form() {
                     err.provider_words().unwrap_or_default(),
                 ],
             ),
-            flexedit_api::EditOutcome::Processing { .. } => (
-                "processing",
-                vec!["The provider accepted the edit but has not finished it.".to_owned()],
-            ),
+            // An unfinished record is followed; the simulator never made this one.
+            flexedit_api::EditOutcome::Processing { uuid } => {
+                let err = match uuid.as_deref().map(flexedit_api::RecordId::parse) {
+                    Some(Ok(_)) => flexedit_api::ApiError::UnknownRecord,
+                    Some(Err(_)) => flexedit_api::ApiError::MissingResult,
+                    None => flexedit_api::ApiError::Network {
+                        stage: flexedit_api::Stage::Edit,
+                    },
+                };
+                (
+                    err.kind(),
+                    vec![err.to_string(), err.next_step().to_owned()],
+                )
+            }
             other => panic!("{name}: {other:?}"),
         };
         let error = session.wait_for_text("run-error", &expected[0]).await;
@@ -516,9 +533,52 @@ async fn cancel_while_editing_says_it_may_still_be_billed() {
         .expect("press Esc");
     session.wait_for_text("phase", "may still be billed").await;
     session.screenshot("cancelled").await;
-    let _ = session
-        .simulator(reqwest::Method::POST, "__simulator/release", None)
-        .await;
+    // The record was kept: once the provider finishes, "Check again" fetches the result
+    // without sending the edit again.
+    session.release().await;
+    session.click("check-again").await;
+    session.wait_for_text("phase", "Done").await;
+    session.wait_for_test_id("result-image").await;
+    assert_eq!(session.edits_and_polls().await.0, 1, "the edit was sent again");
+    session.close().await;
+}
+
+#[tokio::test]
+async fn lost_polls_are_asked_again_and_an_unknown_record_ends_the_run() {
+    let mut config = flexedit_server::Config::simulator(Some(support::dist()));
+    if let Some(simulator) = config.simulator_mut() {
+        // A rate limit asks for a short wait, so the test does not sit out a minute.
+        simulator.retry_after = std::time::Duration::from_secs(1);
+    }
+    let session = Session::start_with(config).await;
+    let _images = open_with_small_image(&session, "lost polls").await;
+    session.arm("slow").await;
+    session.click("run").await;
+    session.wait_for_text("phase", "Editing").await;
+    // Each fault answers one poll; the next is armed once that poll has come.
+    let mut polls = 0;
+    for fault in ["drop_connection", "bad_gateway_html", "rate_limited", "server_error"] {
+        session.arm_poll(fault).await;
+        polls = session.wait_for_polls(polls).await;
+        session.wait_for_text("phase", "Editing").await;
+    }
+    session.release().await;
+    session.wait_for_text("phase", "Done").await;
+    session.wait_for_test_id("result-image").await;
+    assert_eq!(session.edits_and_polls().await.0, 1, "an edit was sent twice");
+
+    // A record the provider no longer knows ends the run with a sentence.
+    session.arm("slow").await;
+    session.click("run").await;
+    session.wait_for_text("phase", "Editing").await;
+    session.arm_poll("vanished_record").await;
+    let error = session.wait_for_test_id("run-error").await;
+    assert_eq!(
+        error.attr("data-kind").await.expect("kind").as_deref(),
+        Some("unknown_record")
+    );
+    assert_eq!(session.edits_and_polls().await.0, 2);
+    session.release().await;
     session.close().await;
 }
 

@@ -313,3 +313,105 @@ async fn a_second_tab_sees_new_runs_and_a_gone_result_still_shows_from_kept_byte
     session.screenshot("history-kept-result").await;
     session.close().await;
 }
+
+/// Waits until the history lists the run of `prompt` with `status`.
+async fn run_with_status(session: &Session, prompt: &str, status: &str) {
+    wait_xpath(
+        session,
+        &format!(
+            "//li[@data-testid='history-item'][@data-status='{status}'][.//*[@data-testid='history-prompt'][normalize-space(.)='{prompt}']]"
+        ),
+    )
+    .await;
+}
+
+/// Starts an edit the simulator holds, and waits until its record is kept.
+async fn start_held_edit(session: &Session, prompt: &str) {
+    session.arm("slow").await;
+    session.fill("field-prompt", prompt).await;
+    session.click("run").await;
+    session.wait_for_text("phase", "Editing").await;
+    run_with_status(session, prompt, "editing").await;
+}
+
+#[tokio::test]
+async fn an_edit_in_flight_survives_a_reload_and_a_reopened_tab_and_is_sent_once() {
+    let session = Session::start().await;
+    let dir = TempDir::new("flexedit-e2e-images");
+    editor_with_small_image(&session, &dir).await;
+
+    start_held_edit(&session, "Add a red hat").await;
+    session.browser.refresh().await.expect("reload the page");
+    session
+        .wait_for_text("phase", "Still editing (started")
+        .await;
+    session.release().await;
+    session.wait_for_text("phase", "Done").await;
+    session.wait_for_test_id("result-image").await;
+    run_with_status(&session, "Add a red hat", "done").await;
+    assert_eq!(session.edits_and_polls().await.0, 1, "the edit was sent again");
+
+    // The tab closed and another opened: the edit is found in the same store.
+    start_held_edit(&session, "Add a blue hat").await;
+    let first = session.browser.window().await.expect("this tab");
+    let second = session.browser.new_window(true).await.expect("a new tab");
+    session
+        .browser
+        .switch_to_window(second.handle)
+        .await
+        .expect("switch to the new tab");
+    session.open_editor().await;
+    session
+        .browser
+        .switch_to_window(first)
+        .await
+        .expect("back to the first tab");
+    session.browser.close_window().await.expect("close the first tab");
+    let remaining = session.browser.windows().await.expect("the tabs left");
+    session
+        .browser
+        .switch_to_window(remaining[0].clone())
+        .await
+        .expect("the new tab");
+    session.release().await;
+    session.wait_for_text("phase", "Done").await;
+    run_with_status(&session, "Add a blue hat", "done").await;
+    assert_eq!(session.edits_and_polls().await.0, 2, "an edit was sent twice");
+
+    // Direct mode with a key kept only in memory: after a reload the key is gone, and the
+    // edit asks for it in words instead of failing; with the key back, it arrives.
+    session
+        .by_test_id("settings")
+        .await
+        .click()
+        .await
+        .expect("open settings");
+    session.click("mode-direct").await;
+    session.fill("settings-key", "key-in-memory").await;
+    start_held_edit(&session, "Add a green hat").await;
+    session.browser.refresh().await.expect("reload the page");
+    session
+        .wait_for_text("phase", "Enter your key to fetch the edit you started")
+        .await;
+    let (_, polls_without_key) = session.edits_and_polls().await;
+    session
+        .by_test_id("settings")
+        .await
+        .click()
+        .await
+        .expect("open settings");
+    session.fill("settings-key", "key-in-memory").await;
+    session.release().await;
+    session.wait_for_text("phase", "Done").await;
+    run_with_status(&session, "Add a green hat", "done").await;
+    let received = session.received().await;
+    let polls = received["polls"].as_array().expect("polls");
+    assert!(
+        polls[polls_without_key..]
+            .iter()
+            .all(|p| p["api_key"] == "key-in-memory"),
+        "{polls:?}"
+    );
+    assert_eq!(session.edits_and_polls().await.0, 3, "an edit was sent twice");
+    session.close().await;
+}

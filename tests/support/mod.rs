@@ -265,6 +265,51 @@ impl Session {
         assert!(answered.is_success(), "arming a reply answered {answered}");
     }
 
+    /// Arms the next poll of a record (`GET /api/results/{uuid}`) with a fault.
+    pub async fn arm_poll(&self, fault: &str) {
+        let status = self
+            .simulator(
+                reqwest::Method::POST,
+                "__simulator/poll-fault",
+                Some(json!({ "fault": fault })),
+            )
+            .await
+            .status();
+        assert!(status.is_success(), "arming poll fault {fault} answered {status}");
+    }
+
+    /// Frees the edits the `slow` fault holds (or the next one, when none is held yet).
+    pub async fn release(&self) {
+        let status = self
+            .simulator(reqwest::Method::POST, "__simulator/release", None)
+            .await
+            .status();
+        assert!(status.is_success(), "release answered {status}");
+    }
+
+    /// How many edits and polls the simulator has received.
+    pub async fn edits_and_polls(&self) -> (usize, usize) {
+        let received = self.received().await;
+        let count = |name: &str| received[name].as_array().map_or(0, Vec::len);
+        (count("features"), count("polls"))
+    }
+
+    /// Waits until the simulator has received more than `polls` polls; returns how many.
+    pub async fn wait_for_polls(&self, polls: usize) -> usize {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let (_, now) = self.edits_and_polls().await;
+            if now > polls {
+                return now;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no poll after the {polls}th arrived"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// What the simulator has received so far.
     pub async fn received(&self) -> serde_json::Value {
         self.simulator(reqwest::Method::GET, "__simulator/requests", None)
