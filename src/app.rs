@@ -19,6 +19,9 @@ pub fn App(
     /// hands each result to its host, and several on one page would share one tab's form).
     #[prop(optional)]
     page: bool,
+    /// See [`Editor`]'s `in_flight`.
+    #[prop(optional_no_strip)]
+    in_flight: Option<String>,
     /// See [`Editor`]'s `on_ready`.
     #[prop(optional_no_strip)]
     on_ready: Option<UnsyncCallback<Wiring>>,
@@ -29,7 +32,7 @@ pub fn App(
     }
     let (config, notice) = config.map_or_else(|| (Config::default(), None), |c| c.resolve());
     let loaded = RwSignal::new_local(Some((config.apply(options), notice)));
-    view! { <Shell loaded transport=Net::default() page on_ready/> }
+    view! { <Shell loaded transport=Net::default() page in_flight on_ready/> }
 }
 
 /// The shell around an editor whose configuration is given, so tests can mount it with
@@ -43,6 +46,9 @@ pub fn Shell(
     /// See [`Editor`]'s `page`.
     #[prop(optional)]
     page: bool,
+    /// See [`Editor`]'s `in_flight`.
+    #[prop(optional_no_strip)]
+    in_flight: Option<String>,
     /// See [`Editor`]'s `on_ready`.
     #[prop(optional_no_strip)]
     on_ready: Option<UnsyncCallback<Wiring>>,
@@ -68,7 +74,13 @@ pub fn Shell(
                                             </p>
                                         }
                                     })}
-                                <Editor config transport=transport.get_value() page on_ready/>
+                                <Editor
+                                    config
+                                    transport=transport.get_value()
+                                    page
+                                    in_flight=in_flight.clone()
+                                    on_ready
+                                />
                             }
                         })
                 }}

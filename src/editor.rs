@@ -315,6 +315,10 @@ pub fn Editor(
     /// inside themselves.
     #[prop(optional)]
     page: bool,
+    /// An embedded editor's element id: its edits at the provider are kept under the host
+    /// page and this id, and followed again after a reload.
+    #[prop(optional_no_strip)]
+    in_flight: Option<String>,
     /// Called once the editor exists, with the handles an embedding page uses.
     #[prop(optional_no_strip)]
     on_ready: Option<UnsyncCallback<Wiring>>,
@@ -338,10 +342,28 @@ pub fn Editor(
         // After this render: the form is on screen before the history's part loads, and
         // the history keeps the form from then on.
         let form = crate::history::KeptForm::new(state.form(), &config);
-        let resume: crate::history::Resumer =
-            Rc::new(move |runs| resume_runs(state, history, settings, runs));
+        let resume: crate::history::Resumer = Rc::new(move |runs: Vec<RunRecord>| {
+            spawn_local(async move {
+                let mut with_sources = Vec::with_capacity(runs.len());
+                for run in runs {
+                    let before_url = history.before_url(&run).await;
+                    with_sources.push((run, before_url));
+                }
+                resume_runs(state, settings, with_sources);
+            });
+        });
         set_timeout(
             move || history.start(form, resume),
+            std::time::Duration::ZERO,
+        );
+    } else if let Some(id) = in_flight.filter(|_| !page) {
+        // An embedded editor keeps no history, but its edits at the provider are kept and
+        // followed again after the host page reloads.
+        let resume = Rc::new(move |runs| resume_runs(state, settings, runs));
+        let prefix = crate::history::inflight::host_key(&id);
+        let events = runner.events().clone();
+        set_timeout(
+            move || crate::history::inflight::keep(&events, prefix, resume),
             std::time::Duration::ZERO,
         );
     }
@@ -575,32 +597,24 @@ pub fn Editor(
     }
 }
 
-/// Follows again the runs the provider was still working on when the page last closed;
-/// the newest is shown. A direct-mode key is asked for before each poll, so one entered
-/// after a reload is used.
-fn resume_runs(
-    state: EditorState,
-    history: crate::history::History,
-    settings: Settings,
-    mut runs: Vec<RunRecord>,
-) {
-    runs.retain(|run| run.outcome == Outcome::Submitted);
-    runs.sort_by(|a, b| a.started_at.total_cmp(&b.started_at));
-    spawn_local(async move {
-        for run in runs {
-            let before_url = history.before_url(&run).await;
-            let Some((resume, mode)) = resumable(&run, before_url) else {
-                continue;
-            };
-            let endpoint = run.endpoint.clone();
-            let connection: Rc<dyn Fn() -> Connection> = Rc::new(move || Connection {
-                endpoint: endpoint.clone(),
-                mode,
-                key: settings.connection().key,
-            });
-            state.follow(run.id, resume, connection);
-        }
-    });
+/// Follows again the runs the provider was still working on when the page last closed,
+/// each with the address of the image it started from; the newest is shown. A direct-mode
+/// key is asked for before each poll, so one entered after a reload is used.
+fn resume_runs(state: EditorState, settings: Settings, mut runs: Vec<(RunRecord, String)>) {
+    runs.retain(|(run, _)| run.outcome == Outcome::Submitted);
+    runs.sort_by(|a, b| a.0.started_at.total_cmp(&b.0.started_at));
+    for (run, before_url) in runs {
+        let Some((resume, mode)) = resumable(&run, before_url) else {
+            continue;
+        };
+        let endpoint = run.endpoint.clone();
+        let connection: Rc<dyn Fn() -> Connection> = Rc::new(move || Connection {
+            endpoint: endpoint.clone(),
+            mode,
+            key: settings.connection().key,
+        });
+        state.follow(run.id, resume, connection);
+    }
 }
 
 /// Where a part of the editor would be, when it could not be loaded.

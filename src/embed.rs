@@ -194,6 +194,12 @@ pub fn mount(
     let resolve =
         resolve.ok_or_else(|| js_sys::Error::new("flexedit: the browser refused a promise"))?;
 
+    // An embedded editor's edits at the provider are kept under its element's id.
+    let in_flight = (!page).then(|| {
+        host.dyn_ref::<web_sys::Element>()
+            .map(web_sys::Element::id)
+            .unwrap_or_default()
+    });
     let for_handle = mounted.clone();
     let unmount = leptos::mount::mount_to(container, move || {
         let on_ready = UnsyncCallback::new(move |wiring: Wiring| {
@@ -204,7 +210,7 @@ pub fn mount(
             };
             let _ = resolve.call1(&JsValue::UNDEFINED, &wrap(handle));
         });
-        view! { <App config options=file page on_ready=Some(on_ready)/> }
+        view! { <App config options=file page in_flight=in_flight.clone() on_ready=Some(on_ready)/> }
     });
     mounted.borrow_mut().unmount = Some(Box::new(move || drop(unmount)));
     Ok(ready)

@@ -539,7 +539,11 @@ async fn cancel_while_editing_says_it_may_still_be_billed() {
     session.click("check-again").await;
     session.wait_for_text("phase", "Done").await;
     session.wait_for_test_id("result-image").await;
-    assert_eq!(session.edits_and_polls().await.0, 1, "the edit was sent again");
+    assert_eq!(
+        session.edits_and_polls().await.0,
+        1,
+        "the edit was sent again"
+    );
     session.close().await;
 }
 
@@ -557,7 +561,12 @@ async fn lost_polls_are_asked_again_and_an_unknown_record_ends_the_run() {
     session.wait_for_text("phase", "Editing").await;
     // Each fault answers one poll; the next is armed once that poll has come.
     let mut polls = 0;
-    for fault in ["drop_connection", "bad_gateway_html", "rate_limited", "server_error"] {
+    for fault in [
+        "drop_connection",
+        "bad_gateway_html",
+        "rate_limited",
+        "server_error",
+    ] {
         session.arm_poll(fault).await;
         polls = session.wait_for_polls(polls).await;
         session.wait_for_text("phase", "Editing").await;
@@ -565,7 +574,11 @@ async fn lost_polls_are_asked_again_and_an_unknown_record_ends_the_run() {
     session.release().await;
     session.wait_for_text("phase", "Done").await;
     session.wait_for_test_id("result-image").await;
-    assert_eq!(session.edits_and_polls().await.0, 1, "an edit was sent twice");
+    assert_eq!(
+        session.edits_and_polls().await.0,
+        1,
+        "an edit was sent twice"
+    );
 
     // A record the provider no longer knows ends the run with a sentence.
     session.arm("slow").await;

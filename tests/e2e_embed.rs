@@ -787,3 +787,95 @@ async fn an_image_whose_checks_cannot_be_fetched_is_refused_with_the_reason() {
     assert_eq!(session.value_of("field-prompt").await, "still here");
     session.close().await;
 }
+
+/// How many edits embedded editors keep at the provider (the `inflight` store), read in
+/// the page.
+const IN_FLIGHT_COUNT: &str = "new Promise((resolve) => {
+    const open = indexedDB.open('flexedit-history');
+    open.onerror = () => resolve(-1);
+    open.onsuccess = () => {
+      const db = open.result;
+      if (!db.objectStoreNames.contains('inflight')) { db.close(); resolve(0); return; }
+      const count = db.transaction('inflight').objectStore('inflight').count();
+      count.onsuccess = () => { db.close(); resolve(count.result); };
+      count.onerror = () => { db.close(); resolve(-1); };
+    };
+  })";
+
+#[tokio::test]
+async fn an_embedded_editors_edit_survives_a_reload_of_the_host_page() {
+    let (_site, session) = dashboard().await;
+    session.arm("slow").await;
+    edit_in(
+        &session,
+        "window.dashboard.editors.banner",
+        "#editor-a",
+        "Add a kite in the sky",
+        &images::png(64, 48),
+    )
+    .await;
+    // Kept once the provider named the record.
+    run_js(
+        &session,
+        &format!(
+            "const deadline = Date.now() + {};
+             while ((await {IN_FLIGHT_COUNT}) !== 1) {{
+               if (Date.now() > deadline) throw new Error('the edit was never kept');
+               await new Promise((resolve) => setTimeout(resolve, 50));
+             }}",
+            PATIENCE.as_millis()
+        ),
+        vec![],
+    )
+    .await;
+
+    session
+        .browser
+        .refresh()
+        .await
+        .expect("reload the host page");
+    until(
+        &session,
+        "document.getElementById('editor-a').dataset.ready === 'true'",
+    )
+    .await;
+    run_js(
+        &session,
+        "document.getElementById('editor-a').addEventListener('flexedit:result', (event) => {
+           window.resumedRecord = event.detail.record;
+         });",
+        vec![],
+    )
+    .await;
+    until(
+        &session,
+        "(document.getElementById('editor-a').shadowRoot.querySelector('[data-testid=phase]')?.textContent ?? '').includes('Still editing (started')",
+    )
+    .await;
+    session.release().await;
+    session
+        .browser
+        .wait()
+        .at_most(PATIENCE)
+        .for_element(Locator::Css("#results li[data-editor='banner']"))
+        .await
+        .expect("the dashboard files the resumed edit's result");
+    let record = run_js(&session, "return window.resumedRecord;", vec![]).await;
+    assert!(
+        record.as_str().is_some_and(|r| r.len() == 36),
+        "flexedit:result names the record: {record}"
+    );
+    assert_eq!(
+        session.edits_and_polls().await.0,
+        1,
+        "the edit was sent again"
+    );
+    let left = run_js(
+        &session,
+        &format!("return await {IN_FLIGHT_COUNT};"),
+        vec![],
+    )
+    .await;
+    assert_eq!(left, json!(0), "a finished edit is no longer kept");
+    session.close().await;
+}

@@ -349,7 +349,11 @@ async fn an_edit_in_flight_survives_a_reload_and_a_reopened_tab_and_is_sent_once
     session.wait_for_text("phase", "Done").await;
     session.wait_for_test_id("result-image").await;
     run_with_status(&session, "Add a red hat", "done").await;
-    assert_eq!(session.edits_and_polls().await.0, 1, "the edit was sent again");
+    assert_eq!(
+        session.edits_and_polls().await.0,
+        1,
+        "the edit was sent again"
+    );
 
     // The tab closed and another opened: the edit is found in the same store.
     start_held_edit(&session, "Add a blue hat").await;
@@ -366,7 +370,11 @@ async fn an_edit_in_flight_survives_a_reload_and_a_reopened_tab_and_is_sent_once
         .switch_to_window(first)
         .await
         .expect("back to the first tab");
-    session.browser.close_window().await.expect("close the first tab");
+    session
+        .browser
+        .close_window()
+        .await
+        .expect("close the first tab");
     let remaining = session.browser.windows().await.expect("the tabs left");
     session
         .browser
@@ -376,7 +384,11 @@ async fn an_edit_in_flight_survives_a_reload_and_a_reopened_tab_and_is_sent_once
     session.release().await;
     session.wait_for_text("phase", "Done").await;
     run_with_status(&session, "Add a blue hat", "done").await;
-    assert_eq!(session.edits_and_polls().await.0, 2, "an edit was sent twice");
+    assert_eq!(
+        session.edits_and_polls().await.0,
+        2,
+        "an edit was sent twice"
+    );
 
     // Direct mode with a key kept only in memory: after a reload the key is gone, and the
     // edit asks for it in words instead of failing; with the key back, it arrives.
@@ -412,6 +424,10 @@ async fn an_edit_in_flight_survives_a_reload_and_a_reopened_tab_and_is_sent_once
             .all(|p| p["api_key"] == "key-in-memory"),
         "{polls:?}"
     );
-    assert_eq!(session.edits_and_polls().await.0, 3, "an edit was sent twice");
+    assert_eq!(
+        session.edits_and_polls().await.0,
+        3,
+        "an edit was sent twice"
+    );
     session.close().await;
 }

@@ -6,6 +6,7 @@
 //! - [`store`]: the IndexedDB database, its schema and migration
 //! - [`panel`]: the list, a run's details, export, import and deletion
 
+pub mod inflight;
 pub mod panel;
 pub mod store;
 
@@ -403,16 +404,13 @@ impl History {
         if self.store().is_none() {
             return;
         }
-        let (kind, url, asset_path, blob) = match &source.origin {
-            Origin::File { file, .. } => (SourceKind::File, None, None, Some(file.clone())),
-            Origin::Url(url) => (SourceKind::Url, Some(url.clone()), None, None),
-            Origin::Asset { path } => (SourceKind::Result, None, Some(path.clone()), None),
-        };
+        let (mut record, blob) = new_record(id, source, params, connection);
+        let asset_path = record.source.asset_path.clone();
         let branch = self.branch.get_value().filter(|b| {
             b.preview_url == source.preview_url
                 || (b.asset_path.is_some() && b.asset_path == asset_path)
         });
-        let parent = branch.as_ref().map(|b| b.parent.clone()).or_else(|| {
+        record.parent = branch.as_ref().map(|b| b.parent.clone()).or_else(|| {
             let path = asset_path.as_ref()?;
             self.runs.with_untracked(|runs| {
                 runs.iter()
@@ -421,29 +419,9 @@ impl History {
             })
         });
         let blob = blob.or_else(|| branch.and_then(|b| b.blob));
-        let record = RunRecord {
-            id: id.to_owned(),
-            parent,
-            started_at: now_ms(),
-            finished_at: None,
-            endpoint: connection.endpoint.clone(),
-            mode: match connection.mode {
-                Mode::Direct => "direct",
-                Mode::Proxy => "proxy",
-            }
-            .into(),
-            params: params.clone(),
-            source: SourceRecord {
-                name: source.name.clone(),
-                kind,
-                asset_path,
-                url,
-                mime: blob.as_ref().map(|b| b.type_()).filter(|t| !t.is_empty()),
-            },
-            outcome: Outcome::Running,
-            record: None,
-            submitted_at: None,
-        };
+        if record.source.mime.is_none() {
+            record.source.mime = blob.as_ref().map(|b| b.type_()).filter(|t| !t.is_empty());
+        }
         self.current.update_value(|current| {
             current.insert(
                 id.to_owned(),
@@ -886,6 +864,44 @@ impl History {
             state.set_source(source);
         }
     }
+}
+
+/// A new run's record, and the bytes of the image it starts from when the page has them.
+pub fn new_record(
+    id: &str,
+    source: &Source,
+    params: &EditParams,
+    connection: &Connection,
+) -> (RunRecord, Option<web_sys::Blob>) {
+    let (kind, url, asset_path, blob) = match &source.origin {
+        Origin::File { file, .. } => (SourceKind::File, None, None, Some(file.clone())),
+        Origin::Url(url) => (SourceKind::Url, Some(url.clone()), None, None),
+        Origin::Asset { path } => (SourceKind::Result, None, Some(path.clone()), None),
+    };
+    let record = RunRecord {
+        id: id.to_owned(),
+        parent: None,
+        started_at: now_ms(),
+        finished_at: None,
+        endpoint: connection.endpoint.clone(),
+        mode: match connection.mode {
+            Mode::Direct => "direct",
+            Mode::Proxy => "proxy",
+        }
+        .into(),
+        params: params.clone(),
+        source: SourceRecord {
+            name: source.name.clone(),
+            kind,
+            asset_path,
+            url,
+            mime: blob.as_ref().map(|b| b.type_()).filter(|t| !t.is_empty()),
+        },
+        outcome: Outcome::Running,
+        record: None,
+        submitted_at: None,
+    };
+    (record, blob)
 }
 
 /// The first words of a prompt, for names and labels.

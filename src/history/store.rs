@@ -5,6 +5,9 @@
 //! - `images`: key = `{run id}:source` / `{run id}:result` / `form:{tab}`, value = a Blob.
 //! - `forms`: key = tab id, value = the form as JSON text.
 //! - `recipes` (from version 3): key = the recipe's name, value = the recipe as JSON text.
+//! - `inflight` (from version 4): the edits an embedded editor has at the provider, which
+//!   keeps no history: key = `{host page}#{editor}:{run id}`, value = the run's record as
+//!   JSON text; its source image is in `images` under `inflight:{key}`.
 //!
 //! Version 1 kept everything in `runs`, one object per run `{record, source?, result?}`;
 //! opening it upgrades in place, moving the images out so listing runs reads no bytes.
@@ -23,13 +26,14 @@ use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::{Transaction, TransactionMode};
 use wasm_bindgen::{JsCast, JsValue};
 
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 /// The database the app uses; tests open their own names.
 pub const DB_NAME: &str = "flexedit-history";
 pub const RUNS: &str = "runs";
 pub const IMAGES: &str = "images";
 pub const FORMS: &str = "forms";
 pub const RECIPES: &str = "recipes";
+pub const INFLIGHT: &str = "inflight";
 
 /// Why the history could not do what was asked, with what to do next.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -109,6 +113,11 @@ pub fn image_key(id: &str, slot: Slot) -> String {
     format!("{id}:{}", slot.name())
 }
 
+/// Where a kept in-flight edit's source image is.
+pub fn in_flight_image_key(key: &str) -> String {
+    format!("inflight:{key}")
+}
+
 pub fn form_image_key(tab: &str) -> String {
     format!("form:{tab}")
 }
@@ -148,6 +157,9 @@ impl Store {
                 }
                 if old < 3 {
                     db.create_object_store(RECIPES).build()?;
+                }
+                if old < 4 {
+                    db.create_object_store(INFLIGHT).build()?;
                 }
                 Ok(())
             })
@@ -397,6 +409,75 @@ impl Store {
         tx.object_store(RECIPES)
             .map_err(write_error)?
             .delete(name.to_owned())
+            .build()
+            .map_err(write_error)?;
+        tx.commit().await.map_err(write_error)
+    }
+
+    /// Keeps an embedded editor's edit at the provider, with its source image the first
+    /// time (`source`), in one transaction.
+    pub async fn put_in_flight(
+        &self,
+        key: &str,
+        record: &RunRecord,
+        source: Option<&web_sys::Blob>,
+    ) -> Result<(), HistoryError> {
+        let json = serde_json::to_string(record)
+            .map_err(|_| HistoryError::Write("the run could not be encoded".into()))?;
+        let tx = self.writing(INFLIGHT)?;
+        tx.object_store(INFLIGHT)
+            .map_err(write_error)?
+            .put(json)
+            .with_key(key.to_owned())
+            .build()
+            .map_err(write_error)?;
+        if let Some(blob) = source {
+            tx.object_store(IMAGES)
+                .map_err(write_error)?
+                .put(JsValue::from(blob.clone()))
+                .with_key(in_flight_image_key(key))
+                .build()
+                .map_err(write_error)?;
+        }
+        tx.commit().await.map_err(write_error)
+    }
+
+    /// The edits kept under keys that start with `prefix`, as `(key, record)`; one that
+    /// cannot be read is skipped.
+    pub async fn in_flight(&self, prefix: &str) -> Result<Vec<(String, RunRecord)>, HistoryError> {
+        let tx = self.db.transaction(INFLIGHT).build().map_err(read_error)?;
+        let store = tx.object_store(INFLIGHT).map_err(read_error)?;
+        let keys = store
+            .get_all_keys::<String>()
+            .primitive()
+            .map_err(read_error)?
+            .await
+            .map_err(read_error)?;
+        let values = store
+            .get_all::<String>()
+            .primitive()
+            .map_err(read_error)?
+            .await
+            .map_err(read_error)?;
+        Ok(keys
+            .zip(values)
+            .filter_map(|(key, value)| Some((key.ok()?, value.ok()?)))
+            .filter(|(key, _)| key.starts_with(prefix))
+            .filter_map(|(key, json)| Some((key, serde_json::from_str(&json).ok()?)))
+            .collect())
+    }
+
+    /// Forgets a kept edit and its source image.
+    pub async fn delete_in_flight(&self, key: &str) -> Result<(), HistoryError> {
+        let tx = self.writing(INFLIGHT)?;
+        tx.object_store(INFLIGHT)
+            .map_err(write_error)?
+            .delete(key.to_owned())
+            .build()
+            .map_err(write_error)?;
+        tx.object_store(IMAGES)
+            .map_err(write_error)?
+            .delete(in_flight_image_key(key))
             .build()
             .map_err(write_error)?;
         tx.commit().await.map_err(write_error)

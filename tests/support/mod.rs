@@ -275,7 +275,10 @@ impl Session {
             )
             .await
             .status();
-        assert!(status.is_success(), "arming poll fault {fault} answered {status}");
+        assert!(
+            status.is_success(),
+            "arming poll fault {fault} answered {status}"
+        );
     }
 
     /// Frees the edits the `slow` fault holds (or the next one, when none is held yet).
