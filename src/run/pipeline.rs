@@ -110,6 +110,12 @@ impl Runner {
         }
     }
 
+    /// The same runner with another polling policy (tests poll at once).
+    pub fn with_policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
+    }
+
     pub fn events(&self) -> &Events {
         &self.events
     }

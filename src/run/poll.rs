@@ -171,6 +171,9 @@ pub async fn follow(
         let due =
             waits.now_ms() + policy.delay_ms(elapsed, polls, losses, retry_after, in_flight());
         let mut was_paused = false;
+        // Always waits once, even for no time, so a poll never follows another in the same
+        // task of the page.
+        let mut waited = false;
         // Waits out the delay; a pause stops the clock, and coming back polls at once.
         loop {
             if waits.cancelled() {
@@ -184,10 +187,11 @@ pub async fn follow(
             }
             say(Following::Waiting);
             let remaining = due - waits.now_ms();
-            if was_paused || remaining <= 0.0 {
+            if was_paused || (waited && remaining <= 0.0) {
                 break;
             }
-            waits.wait(remaining).await;
+            waits.wait(remaining.max(0.0)).await;
+            waited = true;
         }
         let polled = poll(record).await;
         if waits.cancelled() {
