@@ -571,6 +571,14 @@ async fn lost_polls_are_asked_again_and_an_unknown_record_ends_the_run() {
         polls = session.wait_for_polls(polls).await;
         session.wait_for_text("phase", "Editing").await;
     }
+    // Offline for a while: the page stops asking and says why; back online, it asks again.
+    session.set_offline(true).await;
+    session
+        .wait_for_text("phase", "Offline: the edit goes on")
+        .await;
+    let (_, polls_offline) = session.edits_and_polls().await;
+    session.set_offline(false).await;
+    session.wait_for_polls(polls_offline).await;
     session.release().await;
     session.wait_for_text("phase", "Done").await;
     session.wait_for_test_id("result-image").await;

@@ -265,6 +265,14 @@ impl Session {
         assert!(answered.is_success(), "arming a reply answered {answered}");
     }
 
+    /// Takes the browser offline, or brings it back.
+    pub async fn set_offline(&self, offline: bool) {
+        self.browser
+            .issue_cmd(NetworkConditions { offline })
+            .await
+            .unwrap_or_else(|e| panic!("set the network offline={offline}: {e}"));
+    }
+
     /// Arms the next poll of a record (`GET /api/results/{uuid}`) with a fault.
     pub async fn arm_poll(&self, fault: &str) {
         let status = self
@@ -393,6 +401,38 @@ impl fantoccini::wd::WebDriverCompatibleCommand for BrowserLog {
 
     fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
         (http::Method::POST, Some(r#"{"type":"browser"}"#.to_owned()))
+    }
+}
+
+/// chromedriver's network emulation (outside the W3C protocol): offline makes the page's
+/// `navigator.onLine` false and its requests fail, as a dropped connection does.
+#[derive(Debug)]
+struct NetworkConditions {
+    offline: bool,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for NetworkConditions {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/chromium/network_conditions",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = json!({
+            "network_conditions": {
+                "offline": self.offline,
+                "latency": 0,
+                "download_throughput": -1,
+                "upload_throughput": -1,
+            }
+        });
+        (http::Method::POST, Some(body.to_string()))
     }
 }
 
