@@ -612,6 +612,7 @@ fn resume_runs(state: EditorState, settings: Settings, mut runs: Vec<(RunRecord,
             endpoint: endpoint.clone(),
             mode,
             key: settings.connection().key,
+            request_id: None,
         });
         state.follow(run.id, resume, connection);
     }

@@ -124,6 +124,7 @@ impl Settings {
             endpoint: self.endpoint.get(),
             mode: self.mode.get(),
             key: Some(self.key.get()).filter(|k| !k.trim().is_empty()),
+            request_id: None,
         }
     }
 

@@ -22,11 +22,29 @@ pub struct Connection {
     pub mode: Mode,
     /// The person's key; sent only in direct mode.
     pub key: Option<String>,
+    /// Sent as `x-request-id` with every request of one edit, so the proxy's log lines of
+    /// that edit can be found together. Only through a proxy: a custom header would make a
+    /// browser ask the provider's permission first (a preflight) in direct mode.
+    pub request_id: Option<String>,
 }
 
 impl Connection {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.endpoint.trim_end_matches('/'), path)
+    }
+
+    /// The same connection, tagging its requests with `id` when it goes through a proxy.
+    pub fn tagged(mut self, id: &str) -> Self {
+        self.request_id = (self.mode == Mode::Proxy).then(|| id.to_owned());
+        self
+    }
+
+    /// The `x-request-id` header value, if this connection sends one.
+    pub fn request_id_header(&self) -> Option<&str> {
+        match self.mode {
+            Mode::Proxy => self.request_id.as_deref(),
+            Mode::Direct => None,
+        }
     }
 
     /// The `API-KEY` header value, if this connection sends one.
@@ -133,10 +151,10 @@ impl Transport for BrowserTransport {
         cancel: &Cancel,
     ) -> LocalFuture<Result<AssetPath, ApiError>> {
         let url = connection.url("/api/assets");
-        let key = connection.key_header().map(str::to_owned);
+        let headers = Headers::of(connection);
         let cancel = cancel.clone();
         Box::pin(async move {
-            let (status, body) = xhr_upload(&url, key.as_deref(), &upload, progress, &cancel)
+            let (status, body) = xhr_upload(&url, &headers, &upload, progress, &cancel)
                 .await
                 .map_err(|failure| failure.into_error(Stage::Upload))?;
             flexedit_api::parse_asset_upload(status, &body)
@@ -150,9 +168,9 @@ impl Transport for BrowserTransport {
         cancel: &Cancel,
     ) -> LocalFuture<EditOutcome> {
         let url = connection.url("/api/features");
-        let key = connection.key_header().map(str::to_owned);
+        let headers = Headers::of(connection);
         let cancel = cancel.clone();
-        Box::pin(send_edit(url, key, body, cancel))
+        Box::pin(send_edit(url, headers, body, cancel))
     }
 
     fn poll(
@@ -162,9 +180,9 @@ impl Transport for BrowserTransport {
         cancel: &Cancel,
     ) -> LocalFuture<Polled> {
         let url = connection.url(&format!("{RESULTS_ROUTE}{record}"));
-        let key = connection.key_header().map(str::to_owned);
+        let headers = Headers::of(connection);
         let cancel = cancel.clone();
-        Box::pin(send_poll(url, key, cancel))
+        Box::pin(send_poll(url, headers, cancel))
     }
 
     fn fetch_image(
@@ -181,13 +199,39 @@ impl Transport for BrowserTransport {
     }
 }
 
-async fn send_edit(url: String, key: Option<String>, body: String, cancel: Cancel) -> EditOutcome {
-    let mut request = gloo_net::http::Request::post(&url)
+/// The headers every API request of a connection carries besides its own.
+struct Headers {
+    key: Option<String>,
+    request_id: Option<String>,
+}
+
+impl Headers {
+    fn of(connection: &Connection) -> Self {
+        Self {
+            key: connection.key_header().map(str::to_owned),
+            request_id: connection.request_id_header().map(str::to_owned),
+        }
+    }
+
+    fn pairs(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        [("API-KEY", &self.key), ("x-request-id", &self.request_id)]
+            .into_iter()
+            .filter_map(|(name, value)| Some((name, value.as_deref()?)))
+    }
+
+    fn on(&self, mut request: gloo_net::http::RequestBuilder) -> gloo_net::http::RequestBuilder {
+        for (name, value) in self.pairs() {
+            request = request.header(name, value);
+        }
+        request
+    }
+}
+
+async fn send_edit(url: String, headers: Headers, body: String, cancel: Cancel) -> EditOutcome {
+    let request = gloo_net::http::Request::post(&url)
         .header("Content-Type", "application/json")
         .abort_signal(cancel.signal().as_ref());
-    if let Some(key) = &key {
-        request = request.header("API-KEY", key);
-    }
+    let request = headers.on(request);
     let stage = Stage::Edit;
     let failed = |cancel: &Cancel| {
         EditOutcome::Failed(if cancel.is_cancelled() {
@@ -209,11 +253,9 @@ async fn send_edit(url: String, key: Option<String>, body: String, cancel: Cance
     }
 }
 
-async fn send_poll(url: String, key: Option<String>, cancel: Cancel) -> Polled {
-    let mut request = gloo_net::http::Request::get(&url).abort_signal(cancel.signal().as_ref());
-    if let Some(key) = &key {
-        request = request.header("API-KEY", key);
-    }
+async fn send_poll(url: String, headers: Headers, cancel: Cancel) -> Polled {
+    let request =
+        headers.on(gloo_net::http::Request::get(&url).abort_signal(cancel.signal().as_ref()));
     let stage = Stage::Poll;
     let lost = |cancel: &Cancel| {
         Polled::from(EditOutcome::Failed(if cancel.is_cancelled() {
@@ -282,7 +324,7 @@ const UPLOAD_TIMEOUT_MS: u32 = 5 * 60 * 1000;
 
 async fn xhr_upload(
     url: &str,
-    key: Option<&str>,
+    headers: &Headers,
     upload: &Upload,
     progress: Progress,
     cancel: &Cancel,
@@ -292,8 +334,8 @@ async fn xhr_upload(
     }
     let xhr = web_sys::XmlHttpRequest::new().map_err(|_| XhrFailure::Network)?;
     xhr.open("POST", url).map_err(|_| XhrFailure::Network)?;
-    if let Some(key) = key {
-        xhr.set_request_header("API-KEY", key)
+    for (name, value) in headers.pairs() {
+        xhr.set_request_header(name, value)
             .map_err(|_| XhrFailure::Network)?;
     }
     xhr.set_timeout(UPLOAD_TIMEOUT_MS);

@@ -204,6 +204,7 @@ fn connection() -> Connection {
         endpoint: "https://api.example.test".to_owned(),
         mode: Mode::Proxy,
         key: None,
+        request_id: None,
     }
 }
 

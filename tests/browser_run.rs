@@ -102,6 +102,7 @@ fn connection() -> Connection {
         endpoint: String::new(),
         mode: Mode::Proxy,
         key: None,
+        request_id: None,
     }
 }
 

@@ -169,6 +169,23 @@ async fn an_edit_with_chosen_parameters_sends_exactly_them_and_shows_the_simulat
         .as_str()
         .expect("an asset path")
         .to_owned();
+    // Every request of the edit carries one id, so the proxy's log lines of it go together.
+    let received = session.received().await;
+    let ids: Vec<&Value> = [
+        &received["assets"],
+        &received["features"],
+        &received["polls"],
+    ]
+    .into_iter()
+    .flat_map(|log| log.as_array().into_iter().flatten())
+    .map(|request| &request["request_id"])
+    .collect();
+    assert!(ids.len() >= 3, "an upload, an edit and a poll: {received}");
+    assert!(
+        ids.iter().all(|id| *id == ids[0]) && ids[0].as_str().is_some_and(|id| id.len() == 32),
+        "{ids:?}"
+    );
+
     let bodies = edit_bodies(&session).await;
     assert_eq!(
         bodies,
@@ -666,6 +683,11 @@ async fn edit_this_result_chains_without_uploading_again() {
         "the result was not uploaded again"
     );
     let bodies = edit_bodies(&session).await;
+    let features = session.received().await["features"].clone();
+    assert_ne!(
+        features[0]["request_id"], features[1]["request_id"],
+        "each edit has its own request id"
+    );
     let result_path = session.received().await["features"][0]["result_path"].clone();
     let second_image = bodies[1]["promptObject"]["imageUrl"]
         .as_str()

@@ -141,7 +141,8 @@ impl Runner {
         let job = Job::Start {
             runner: self.clone(),
             handle: handle.clone(),
-            connection,
+            // Every request of the run carries its id, for the proxy's log.
+            connection: connection.tagged(&handle.id),
             source,
             params,
             max_pixels,
@@ -159,11 +160,12 @@ impl Runner {
         connection: Rc<dyn Fn() -> Connection>,
     ) -> RunHandle {
         let handle = self.handle(id, true);
+        let run = handle.id.clone();
         let job = Job::Resume {
             runner: self.clone(),
             handle: handle.clone(),
             resume,
-            connection,
+            connection: Rc::new(move || connection().tagged(&run)),
         };
         spawn_run(job, &handle);
         handle

@@ -153,6 +153,7 @@ fn store_upload(
             format: kind.name().to_owned(),
             api_key: super::api_key(headers),
             header_names: header_names(headers),
+            request_id: super::control::request_id(headers),
         });
     }
     Ok(upload_body(simulator, &stored, original_name, &at))

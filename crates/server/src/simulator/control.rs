@@ -35,6 +35,8 @@ pub struct AssetRecord {
     pub api_key: Option<String>,
     /// Names of the request headers, lower case, so tests can prove what a proxy dropped.
     pub header_names: Vec<String>,
+    /// The `x-request-id` the request came with (or was given on arrival).
+    pub request_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -43,6 +45,7 @@ pub struct FeatureRecord {
     pub body: String,
     pub api_key: Option<String>,
     pub header_names: Vec<String>,
+    pub request_id: Option<String>,
 }
 
 /// A poll of a record, as received.
@@ -51,6 +54,7 @@ pub struct PollRecord {
     pub uuid: String,
     pub api_key: Option<String>,
     pub header_names: Vec<String>,
+    pub request_id: Option<String>,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -81,6 +85,14 @@ impl RequestLog {
         }
         self.features.push_back(record);
     }
+}
+
+/// The request id a request came with.
+pub fn request_id(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(crate::logging::REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }
 
 pub fn header_names(headers: &HeaderMap) -> Vec<String> {

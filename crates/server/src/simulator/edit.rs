@@ -60,6 +60,7 @@ pub async fn features(
             body: text.clone().into_owned(),
             api_key: super::api_key(&headers),
             header_names: header_names(&headers),
+            request_id: super::control::request_id(&headers),
         });
     }
 

@@ -24,6 +24,7 @@ pub async fn result(
             uuid: uuid.clone(),
             api_key: super::api_key(&headers),
             header_names: header_names(&headers),
+            request_id: super::control::request_id(&headers),
         });
     }
     let fault = if simulator.config.test_mode {
