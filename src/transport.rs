@@ -8,7 +8,6 @@ use std::rc::Rc;
 
 use flexedit_api::{ApiError, AssetPath, EditOutcome, Mode, RESULTS_ROUTE, RecordId, Stage};
 
-use crate::run::poll::Polled;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
@@ -52,6 +51,22 @@ impl Connection {
         match self.mode {
             Mode::Direct => self.key.as_deref().map(str::trim).filter(|k| !k.is_empty()),
             Mode::Proxy => None,
+        }
+    }
+}
+
+/// What one poll of a record gave: the outcome, and how long the provider asked to wait.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Polled {
+    pub outcome: EditOutcome,
+    pub retry_after_ms: Option<f64>,
+}
+
+impl From<EditOutcome> for Polled {
+    fn from(outcome: EditOutcome) -> Self {
+        Self {
+            outcome,
+            retry_after_ms: None,
         }
     }
 }

@@ -7,6 +7,7 @@ use std::rc::Rc;
 use flexedit_api::{ApiError, EditOutcome, RecordId, Stage};
 
 use crate::transport::LocalFuture;
+pub use crate::transport::Polled;
 
 /// When to ask the provider about a record.
 ///
@@ -86,22 +87,6 @@ impl Policy {
             if at >= edit_ms || polls > 10_000 {
                 return 1 + polls;
             }
-        }
-    }
-}
-
-/// What one poll gave: the outcome, and how long the provider asked to wait.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Polled {
-    pub outcome: EditOutcome,
-    pub retry_after_ms: Option<f64>,
-}
-
-impl From<EditOutcome> for Polled {
-    fn from(outcome: EditOutcome) -> Self {
-        Self {
-            outcome,
-            retry_after_ms: None,
         }
     }
 }
