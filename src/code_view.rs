@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use flexedit_api::{EditRequest, KEY_PLACEHOLDER, Mode, Snippets, edit_snippets, upload_snippets};
+use flexedit_api::{
+    EditRequest, KEY_PLACEHOLDER, Mode, Snippets, edit_snippets_async, upload_snippets,
+};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -82,7 +84,7 @@ pub fn CodeView(
     let edit = Memo::new(move |_| {
         request.with(|r| {
             r.as_ref()
-                .map(|r| edit_snippets(&endpoint.get(), r, mode.get()))
+                .map(|r| edit_snippets_async(&endpoint.get(), r, mode.get()))
         })
     });
     let upload = Memo::new(move |_| {

@@ -718,7 +718,8 @@ fn tab(root: &web_sys::Element, name: &str) -> web_sys::HtmlElement {
 async fn the_code_view_shows_the_crates_own_snippets() {
     let root = mount_code(Some(edit_request()), Some("photo.png"), Mode::Direct);
     tick().await;
-    let edit = flexedit_api::edit_snippets("https://api.1min.ai", &edit_request(), Mode::Direct);
+    let edit =
+        flexedit_api::edit_snippets_async("https://api.1min.ai", &edit_request(), Mode::Direct);
     let upload = flexedit_api::upload_snippets("https://api.1min.ai", "photo.png", Mode::Direct);
     assert_eq!(text(&by_test_id(&root, "code-edit")), edit.curl);
     assert_eq!(text(&by_test_id(&root, "code-upload")), upload.curl);
@@ -782,7 +783,8 @@ async fn no_upload_step_without_an_upload_and_no_key_through_a_proxy() {
     let root = mount_code(Some(edit_request()), None, Mode::Proxy);
     tick().await;
     assert!(!has_test_id(&root, "code-upload"));
-    let edit = flexedit_api::edit_snippets("https://api.1min.ai", &edit_request(), Mode::Proxy);
+    let edit =
+        flexedit_api::edit_snippets_async("https://api.1min.ai", &edit_request(), Mode::Proxy);
     for name in ["curl", "javascript", "python"] {
         tab(&root, name).click();
         tick().await;
