@@ -71,6 +71,9 @@ impl Language {
 /// URL or a previous result); `endpoint` is the absolute base URL the page calls.
 #[component]
 pub fn CodeView(
+    /// How many edits one press starts; the code is that of one of them.
+    #[prop(into, optional)]
+    edits: Option<Signal<usize>>,
     #[prop(into)] request: Signal<Option<EditRequest>>,
     #[prop(into)] upload_file_name: Signal<Option<String>>,
     #[prop(into)] endpoint: Signal<String>,
@@ -161,6 +164,13 @@ pub fn CodeView(
 
     view! {
         <section class="code-view" data-testid="code-view" aria-label="Requests as code">
+            {move || {
+                edits.map(|e| e.get()).filter(|n| *n > 1).map(|n| view! {
+                    <p class="code-count" data-testid="code-count">
+                        {format!("One press starts {n} edits, each sent and charged on its own; below is one of them.")}
+                    </p>
+                })
+            }}
             <div class="code-tabs" role="tablist" aria-label="Language" on:keydown=on_keydown>
                 {tabs}
             </div>

@@ -24,7 +24,20 @@ pub struct Config {
     pub defaults: EditParams,
     /// Recipes the deployment ships: offered to everyone, read-only.
     pub recipes: Vec<Recipe>,
+    /// The most variations one press may ask for.
+    pub max_variations: u64,
+    /// The most edits at the provider at once; the rest wait their turn.
+    pub max_in_flight: u64,
 }
+
+/// The most variations of one press, unless the deployment says otherwise.
+pub const DEFAULT_MAX_VARIATIONS: u64 = 8;
+/// Edits at the provider at once, unless the deployment says otherwise: with the polling
+/// pace of `crate::run::poll`, well inside one proxy's upstream budget.
+pub const DEFAULT_MAX_IN_FLIGHT: u64 = 4;
+/// The most `maxInFlight` may be: each edit in flight costs a submit and polls of the key's
+/// per-minute budget, which a proxy shares among everyone behind it.
+pub const MAX_IN_FLIGHT_CAP: u64 = 10;
 
 impl Default for Config {
     fn default() -> Self {
@@ -37,6 +50,8 @@ impl Default for Config {
             max_source_bytes: DEFAULT_MAX_SOURCE_BYTES,
             defaults: EditParams::default(),
             recipes: Vec::new(),
+            max_variations: DEFAULT_MAX_VARIATIONS,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
         }
     }
 }
@@ -53,6 +68,8 @@ pub struct ConfigFile {
     pub max_source_bytes: Option<u64>,
     pub defaults: Option<EditParams>,
     pub recipes: Option<Vec<Recipe>>,
+    pub max_variations: Option<u64>,
+    pub max_in_flight: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,6 +130,8 @@ impl ConfigFile {
                     })?
                 }
                 "recipes" => file.recipes = value.optional(|v| Recipe::list_from_json(v, field))?,
+                "maxVariations" => file.max_variations = value.optional_count(field)?,
+                "maxInFlight" => file.max_in_flight = value.optional_count(field)?,
                 _ => return Err(JsonError::UnknownField(name.clone())),
             }
         }
@@ -165,6 +184,12 @@ impl Config {
         }
         if let Some(recipes) = file.recipes {
             self.recipes = recipes;
+        }
+        if let Some(n) = file.max_variations.filter(|n| *n > 0) {
+            self.max_variations = n;
+        }
+        if let Some(n) = file.max_in_flight.filter(|n| *n > 0) {
+            self.max_in_flight = n.min(MAX_IN_FLIGHT_CAP);
         }
         self
     }

@@ -12,7 +12,10 @@ use leptos::task::spawn_local;
 
 use crate::config::Config;
 use crate::form::{FormState, ParamsForm, random_seed};
-use crate::run::{Failure, Phase, Resume, RunEvent, RunHandle, RunResult, Runner, params_for};
+use crate::jobs::Job;
+use crate::run::{
+    Failure, JobSpec, Phase, Place, Queue, Resume, RunEvent, RunResult, Runner, params_for,
+};
 use crate::settings::{Settings, SettingsPanel};
 use crate::source::{Origin, Source};
 use crate::transport::{Connection, Net, Network};
@@ -21,16 +24,14 @@ fn now_ms() -> f64 {
     crate::run::now_ms()
 }
 
-/// Why the run button is disabled, in words; `None` when it is enabled.
+/// Why the run button is disabled, in words; `None` when it is enabled. A run under way
+/// does not disable it: another press adds its edits to the queue.
 fn disabled_reason(
-    phase: &Phase,
     has_source: bool,
     problems: Option<&Problems>,
+    variations: Result<u32, String>,
     connection: &Connection,
 ) -> Option<String> {
-    if phase.is_busy() {
-        return Some("An edit is running. Press Esc or Cancel to stop it.".into());
-    }
     if !has_source {
         return Some("Choose an image to edit first.".into());
     }
@@ -41,27 +42,50 @@ fn disabled_reason(
             n => format!("Fix {n} problems first: {}.", fields.join(", ")),
         });
     }
+    if let Err(problem) = variations {
+        return Some(problem);
+    }
     if connection.mode == flexedit_api::Mode::Direct && connection.key_header().is_none() {
         return Some("Enter your API key in Settings, or switch to proxy mode.".into());
     }
     None
 }
 
+/// The Variations field as typed: a whole number from 1 to `max`, or the sentence saying
+/// what is wrong.
+fn variations_from(text: &str, max: u64) -> Result<u32, String> {
+    let problem = || format!("Variations must be a whole number from 1 to {max}.");
+    let n = crate::form::parse_number(text).unwrap_or(1.0);
+    if n.fract() != 0.0 || n < 1.0 || n > max as f64 {
+        return Err(problem());
+    }
+    Ok(n as u32)
+}
+
 /// The whole state of one editor, passed to children as the pieces they need.
 #[derive(Clone, Copy)]
 pub struct EditorState {
     pub source: RwSignal<Option<Source>, LocalStorage>,
+    /// Every image of a choice of several; one edit each. Empty for a single image.
+    pub batch: RwSignal<Vec<Source>, LocalStorage>,
     pub params: RwSignal<EditParams>,
     pub seed_locked: RwSignal<bool>,
+    /// The Variations field as typed.
+    pub variations: RwSignal<String>,
     pub phase: RwSignal<Phase, LocalStorage>,
     pub result: RwSignal<Option<RunResult>, LocalStorage>,
     /// The provider's id of the shown run's edit, once it named one.
     pub record: RwSignal<Option<String>>,
+    /// Every job of the presses so far, newest press first.
+    pub jobs: RwSignal<Vec<Job>, LocalStorage>,
     /// The run shown and the record it follows, so "Check again" can follow it after a
     /// cancel.
     resumable: RwSignal<Option<(String, Resume)>, LocalStorage>,
-    shown: StoredValue<Option<RunHandle>, LocalStorage>,
-    runner: StoredValue<Option<Runner>, LocalStorage>,
+    /// The job whose phase the run bar shows: the first of the latest press.
+    shown: RwSignal<Option<String>>,
+    /// The job whose result is the current one.
+    pub current: RwSignal<Option<String>>,
+    queue: StoredValue<Option<Queue>, LocalStorage>,
     /// Records runs and keeps the form, when the app provides a history.
     pub history: Option<crate::history::History>,
 }
@@ -70,14 +94,18 @@ impl EditorState {
     pub fn new(config: &Config) -> Self {
         Self {
             source: RwSignal::new_local(None),
+            batch: RwSignal::new_local(Vec::new()),
             params: RwSignal::new(config.defaults.clone()),
             seed_locked: RwSignal::new(false),
+            variations: RwSignal::new("1".into()),
             phase: RwSignal::new_local(Phase::Idle),
             result: RwSignal::new_local(None),
             record: RwSignal::new(None),
+            jobs: RwSignal::new_local(Vec::new()),
             resumable: RwSignal::new_local(None),
-            shown: StoredValue::new_local(None),
-            runner: StoredValue::new_local(None),
+            shown: RwSignal::new(None),
+            current: RwSignal::new(None),
+            queue: StoredValue::new_local(None),
             history: None,
         }
     }
@@ -92,38 +120,128 @@ impl EditorState {
         }
     }
 
-    /// Replaces the source image, releasing the old preview.
+    /// The events of this editor's runs, for a host to hear.
+    pub fn events(&self) -> Option<crate::run::Events> {
+        self.queue
+            .with_value(|q| q.as_ref().map(|q| q.runner().events().clone()))
+    }
+
+    /// Replaces the source image, releasing the old preview; a single image ends a batch.
     pub fn set_source(&self, source: Source) {
+        self.set_batch(Vec::new());
         self.form().set_source(source);
     }
 
-    /// Stops the run shown. An edit already sent goes on at the provider: its record is
-    /// kept, so "Check again" can still fetch it.
-    pub fn cancel(&self) {
-        if !self.phase.get_untracked().is_busy() {
+    /// Several images, one edit each; the first becomes the source shown.
+    pub fn set_sources(&self, mut sources: Vec<Source>) {
+        if sources.is_empty() {
             return;
         }
-        match self.shown.get_value() {
-            Some(run) => run.cancel(),
-            None => self.phase.set(Phase::Cancelled { after_send: false }),
+        let first = sources.remove(0);
+        let kept = first.clone();
+        self.form().set_source(first);
+        sources.insert(0, kept);
+        self.set_batch(if sources.len() > 1 {
+            sources
+        } else {
+            Vec::new()
+        });
+    }
+
+    fn set_batch(&self, sources: Vec<Source>) {
+        let shown = self
+            .source
+            .with_untracked(|s| s.as_ref().map(|s| s.preview_url.clone()));
+        let old = self
+            .batch
+            .try_update(|batch| std::mem::replace(batch, sources));
+        // The source shown is released when it is replaced, not here.
+        for source in old.into_iter().flatten() {
+            if Some(&source.preview_url) != shown.as_ref() {
+                source.release();
+            }
         }
     }
 
-    /// Shows what the run shown tells; other runs' events are not this view's.
+    /// Stops the job shown. An edit already sent goes on at the provider: its record is
+    /// kept, so "Check again" can still fetch it.
+    pub fn cancel(&self) {
+        let (Some(id), Some(queue)) = (self.shown.get_untracked(), self.queue.get_value()) else {
+            return;
+        };
+        if self.phase.get_untracked().is_busy() {
+            queue.cancel(&id);
+        }
+    }
+
+    /// Cancels one job of the sheet.
+    pub fn cancel_job(&self, id: &str) {
+        if let Some(queue) = self.queue.get_value() {
+            queue.cancel(id);
+        }
+    }
+
+    /// Cancels every queued job and stops waiting for the others.
+    pub fn cancel_all(&self) {
+        if let Some(queue) = self.queue.get_value() {
+            queue.cancel_all();
+        }
+    }
+
+    /// Makes a finished job's result the current one.
+    pub fn pick(&self, id: &str) {
+        let result = self.jobs.with_untracked(|jobs| {
+            jobs.iter()
+                .find(|j| j.id == id)
+                .and_then(|j| j.result.clone())
+        });
+        if let Some(result) = result {
+            self.current.set(Some(id.to_owned()));
+            self.result.set(Some(result));
+        }
+    }
+
+    /// Shows what runs tell: every job on the sheet, the shown one in the run bar.
     fn show(&self, id: &str, event: &RunEvent) {
-        let shown = self
-            .shown
-            .with_value(|shown| shown.as_ref().is_some_and(|run| run.id == id));
-        if !shown {
+        self.jobs.update(|jobs| match event {
+            RunEvent::Queued {
+                source,
+                params,
+                place,
+                ..
+            } => {
+                let seed = params.seed.map(|s| s as u32);
+                // Newest press first; within a press, in order: after its last job so far.
+                let at = jobs
+                    .iter()
+                    .rposition(|j| j.place.as_ref().is_some_and(|p| p.batch == place.batch))
+                    .map_or(0, |last| last + 1);
+                jobs.insert(at, Job::queued(id, source, seed, place, now_ms()));
+            }
+            _ => {
+                if let Some(job) = jobs.iter_mut().find(|j| j.id == id) {
+                    job.apply(event);
+                }
+            }
+        });
+        if self.shown.get_untracked().as_deref() != Some(id) {
+            if let RunEvent::Shown(result) = event
+                && self.current.with_untracked(Option::is_none)
+            {
+                self.current.set(Some(id.to_owned()));
+                self.result.set(Some(result.clone()));
+            }
             return;
         }
         match event {
+            RunEvent::Queued { .. } => self.phase.set(Phase::Queued),
             RunEvent::Phase(phase) => self.phase.set(phase.clone()),
             RunEvent::Submitted(resume) => {
                 self.record.set(Some(resume.record.to_string()));
                 self.resumable.set(Some((id.to_owned(), resume.clone())));
             }
             RunEvent::Shown(result) => {
+                self.current.set(Some(id.to_owned()));
                 self.result.set(Some(result.clone()));
                 self.phase.set(Phase::Done);
             }
@@ -138,16 +256,19 @@ impl EditorState {
         }
     }
 
-    /// Starts an edit with the current source and parameters. Never retries an edit.
-    pub fn run(&self, connection: Connection, max_pixels: u64) {
-        if self.phase.get_untracked().is_busy() {
-            return;
-        }
-        let (Some(source), Some(runner)) = (self.source.get_untracked(), self.runner.get_value())
+    /// Adds the edits of one press to the queue: every image of the batch (or the source),
+    /// each in as many variations as asked, with distinct seeds. Never retries an edit.
+    pub fn run(&self, connection: Connection, max_pixels: u64, max_variations: u64) {
+        let (Some(source), Some(queue)) = (self.source.get_untracked(), self.queue.get_value())
         else {
             return;
         };
-        if !self.seed_locked.get_untracked() {
+        let Ok(variations) = variations_from(&self.variations.get_untracked(), max_variations)
+        else {
+            return;
+        };
+        let locked = self.seed_locked.get_untracked();
+        if !locked {
             self.params.update(|p| p.seed = Some(random_seed()));
         }
         let params = self.params.get_untracked();
@@ -156,23 +277,69 @@ impl EditorState {
             self.phase.set(Phase::Failed(Failure::invalid(&problems)));
             return;
         }
+        let sources = self.batch.with_untracked(|batch| {
+            if batch.len() > 1 {
+                batch.clone()
+            } else {
+                vec![source]
+            }
+        });
+        let first_seed = params.seed.map_or(0, |s| s as u32);
+        let seeds = crate::run::queue::seeds(first_seed, variations as usize, locked, || {
+            random_seed() as u32
+        });
+        let batch = crate::run::new_run_id();
+        let of = sources.len() * seeds.len();
+        let mut jobs = Vec::with_capacity(of);
+        for source in &sources {
+            for seed in &seeds {
+                let index = jobs.len();
+                jobs.push(JobSpec {
+                    source: source.clone(),
+                    params: EditParams {
+                        seed: Some(f64::from(*seed)),
+                        ..params.clone()
+                    },
+                    place: Place {
+                        batch: batch.clone(),
+                        index,
+                        of,
+                    },
+                });
+            }
+        }
         self.record.set(None);
         self.resumable.set(None);
-        // Its events come in later tasks, once it is the run shown.
-        let run = runner.start(connection, source, params, max_pixels);
-        self.shown.set_value(Some(run));
+        self.shown.set(None);
+        let ids = queue.push(jobs, connection, max_pixels);
+        // The first job's own events come in later tasks; one that waits says so now.
+        if ids.first().is_some_and(|id| queue.is_waiting(id)) {
+            self.phase.set(Phase::Queued);
+        }
+        self.shown.set(ids.first().cloned());
     }
 
     /// Follows `id`'s record again and shows it. `connection` is asked before each poll.
-    fn follow(&self, id: String, resume: Resume, connection: Rc<dyn Fn() -> Connection>) {
-        let Some(runner) = self.runner.get_value() else {
+    fn follow(
+        &self,
+        id: String,
+        resume: Resume,
+        place: Option<Place>,
+        connection: Rc<dyn Fn() -> Connection>,
+    ) {
+        let Some(queue) = self.queue.get_value() else {
             return;
         };
-        // A run shown before goes on unseen; the history keeps its outcome.
+        // A run shown before goes on; the sheet and the history keep its outcome.
         self.record.set(Some(resume.record.to_string()));
         self.resumable.set(Some((id.clone(), resume.clone())));
-        let run = runner.resume(id, resume, connection);
-        self.shown.set_value(Some(run));
+        self.jobs.update(|jobs| {
+            jobs.retain(|j| j.id != id);
+            jobs.insert(0, Job::followed(&id, &resume, place));
+        });
+        self.shown.set(Some(id.clone()));
+        let run = queue.runner().resume(id, resume, connection);
+        queue.adopt(run);
     }
 
     /// "Check again": follows the record of the run shown, cancelled after it was sent.
@@ -181,7 +348,19 @@ impl EditorState {
             return;
         }
         if let Some((id, resume)) = self.resumable.get_untracked() {
-            self.follow(id, resume, connection);
+            let place = self.jobs.with_untracked(|jobs| {
+                jobs.iter()
+                    .find(|j| j.id == id)
+                    .and_then(|j| j.place.clone())
+            });
+            self.follow(id, resume, place, connection);
+        }
+    }
+
+    /// Puts back in the queue a job that waited when the page closed.
+    fn requeue(&self, id: String, spec: JobSpec, connection: Connection, max_pixels: u64) {
+        if let Some(queue) = self.queue.get_value() {
+            queue.restore(id, spec, connection, max_pixels);
         }
     }
 }
@@ -336,7 +515,9 @@ pub fn Editor(
         .subscribe(Rc::new(move |id: &str, event: &RunEvent| {
             state.show(id, event)
         }));
-    state.runner.set_value(Some(runner.clone()));
+    let queue = Queue::new(runner.clone(), config.max_in_flight as usize);
+    state.queue.set_value(Some(queue));
+    let limits = (config.max_source_bytes, config.max_upload_pixels);
     if let Some(history) = state.history {
         history.keep_runs(runner.events(), transport.clone());
         // After this render: the form is on screen before the history's part loads, and
@@ -344,12 +525,21 @@ pub fn Editor(
         let form = crate::history::KeptForm::new(state.form(), &config);
         let resume: crate::history::Resumer = Rc::new(move |runs: Vec<RunRecord>| {
             spawn_local(async move {
-                let mut with_sources = Vec::with_capacity(runs.len());
+                let mut followed = Vec::with_capacity(runs.len());
+                let mut waiting = Vec::new();
                 for run in runs {
-                    let before_url = history.before_url(&run).await;
-                    with_sources.push((run, before_url));
+                    if run.outcome == Outcome::Queued {
+                        if let Some(source) = queued_source(history, &run, limits).await {
+                            waiting.push((run, source));
+                        }
+                    } else {
+                        let before_url = history.before_url(&run).await;
+                        followed.push((run, before_url));
+                    }
                 }
-                resume_runs(state, settings, with_sources);
+                // Those at the provider count first against the queue's limit.
+                resume_runs(state, settings, followed);
+                requeue_runs(state, settings, waiting, limits.1);
             });
         });
         set_timeout(
@@ -402,22 +592,42 @@ pub fn Editor(
             )
         })
     });
+    let max_variations = Signal::derive(move || config.with(|c| c.max_variations));
+    let variations = Memo::new(move |_| {
+        state
+            .variations
+            .with(|text| variations_from(text, max_variations.get()))
+    });
+    // How many edits (and so charges) one press starts.
+    let edits_per_press = Signal::derive(move || {
+        let images = state.batch.with(|b| b.len().max(1));
+        images * variations.get().map_or(1, |n| n as usize)
+    });
     let disabled = Signal::derive(move || {
         let has_source = state.source.with(Option::is_some);
-        state.phase.with(|phase| {
-            disabled_reason(
-                phase,
-                has_source,
-                problems.get().as_ref(),
-                &connection.get(),
-            )
-        })
+        disabled_reason(
+            has_source,
+            problems.get().as_ref(),
+            variations.get(),
+            &connection.get(),
+        )
+    });
+    // The queue follows the configuration a host may change while the editor runs.
+    Effect::new(move |_| {
+        let limit = config.with(|c| c.max_in_flight) as usize;
+        if let Some(queue) = state.queue.get_value() {
+            queue.set_limit(limit);
+        }
     });
 
     let run = move || {
         settings.restore();
         if disabled.get_untracked().is_none() {
-            state.run(connection.get_untracked(), max_pixels.get_untracked());
+            state.run(
+                connection.get_untracked(),
+                max_pixels.get_untracked(),
+                max_variations.get_untracked(),
+            );
         }
     };
 
@@ -430,7 +640,7 @@ pub fn Editor(
             event.prevent_default();
             run();
         } else if event.key() == "Escape" {
-            state.cancel();
+            state.cancel_all();
         }
     });
     // A file dropped beside the drop zone would otherwise replace the page with itself.
@@ -489,6 +699,7 @@ pub fn Editor(
     let output = OutputArgs {
         state,
         retry,
+        edits_per_press,
         code_request,
         code_endpoint,
         code_mode,
@@ -510,6 +721,8 @@ pub fn Editor(
                     max_source_bytes=max_source_bytes
                     max_upload_pixels=max_pixels
                     on_source=Callback::new(move |source| state.set_source(source))
+                    on_sources=Callback::new(move |sources| state.set_sources(sources))
+                    batch=state.batch
                     pastes=Callback::new(move |event: web_sys::Event| ours(&event))
                     on_recipe=Callback::new(move |params: EditParams| {
                         // A recipe's seed is what made the image: kept, not re-rolled.
@@ -532,6 +745,31 @@ pub fn Editor(
                     seed_locked=state.seed_locked
                 />
                 <ParamsForm params=state.params problems=Signal::from(form_problems) seed_locked=state.seed_locked/>
+                <div class="field field-variations">
+                    <label for="variations">"Variations"</label>
+                    <input
+                        id="variations"
+                        type="number"
+                        inputmode="numeric"
+                        min="1"
+                        max=move || max_variations.get().to_string()
+                        step="1"
+                        data-testid="variations"
+                        aria-describedby="variations-hint"
+                        aria-invalid=move || variations.get().is_err().to_string()
+                        prop:value=move || state.variations.get()
+                        on:input=move |ev| state.variations.set(event_target_value(&ev))
+                    />
+                    <p class="field-hint" id="variations-hint" data-testid="variations-hint">
+                        {move || match variations.get() {
+                            Ok(_) => format!(
+                                "Edits of the same image and prompt, each with its own seed (1–{}).",
+                                max_variations.get()
+                            ),
+                            Err(problem) => problem,
+                        }}
+                    </p>
+                </div>
                 <div class="run-bar">
                     <button
                         type="button"
@@ -541,7 +779,10 @@ pub fn Editor(
                         disabled=move || disabled.get().is_some()
                         on:click=move |_| run()
                     >
-                        "Edit image"
+                        {move || match edits_per_press.get() {
+                            1 => "Edit image".to_owned(),
+                            n => format!("Edit image ({n} edits)"),
+                        }}
                     </button>
                     <button
                         type="button"
@@ -553,7 +794,16 @@ pub fn Editor(
                         "Cancel"
                     </button>
                     <p class="run-hint" id="run-disabled-reason" data-testid="run-disabled-reason">
-                        {move || disabled.get().unwrap_or_else(|| "Ctrl+Enter runs, Esc cancels.".into())}
+                        {move || {
+                            disabled
+                                .get()
+                                .unwrap_or_else(|| match edits_per_press.get() {
+                                    1 => "Ctrl+Enter runs, Esc cancels.".into(),
+                                    n => format!(
+                                        "Starts {n} edits, each charged. Ctrl+Enter runs, Esc cancels all."
+                                    ),
+                                })
+                        }}
                     </p>
                 </div>
                 <PhaseLine phase=state.phase/>
@@ -614,7 +864,86 @@ fn resume_runs(state: EditorState, settings: Settings, mut runs: Vec<(RunRecord,
             key: settings.connection().key,
             request_id: None,
         });
-        state.follow(run.id, resume, connection);
+        state.follow(run.id, resume, run.place, connection);
+    }
+}
+
+/// The image a job that waited when the page closed will edit: its kept bytes, its address
+/// or the earlier result it edits.
+async fn queued_source(
+    history: crate::history::History,
+    run: &RunRecord,
+    (max_source_bytes, max_upload_pixels): (u64, u64),
+) -> Option<Source> {
+    use flexedit_api::history::{Slot, SourceKind};
+    let name = run.source.name.clone();
+    match run.source.kind {
+        SourceKind::File => {
+            let blob = history.image(&run.id, Slot::Source).await?;
+            crate::intake::source_from_blob(blob, name, max_source_bytes, max_upload_pixels)
+                .await
+                .ok()
+        }
+        SourceKind::Url => {
+            let url = run.source.url.clone()?;
+            Some(Source {
+                name,
+                origin: Origin::Url(url.clone()),
+                preview_url: url,
+                size: None,
+                dimensions: None,
+                recipe: None,
+            })
+        }
+        SourceKind::Result => Some(Source {
+            name,
+            origin: Origin::Asset {
+                path: run.source.asset_path.clone()?,
+            },
+            preview_url: String::new(),
+            size: None,
+            dimensions: None,
+            recipe: None,
+        }),
+    }
+}
+
+/// Puts the jobs that waited when the page closed back in the queue, in their order.
+fn requeue_runs(
+    state: EditorState,
+    settings: Settings,
+    mut runs: Vec<(RunRecord, Source)>,
+    max_pixels: u64,
+) {
+    runs.sort_by(|a, b| {
+        a.0.started_at.total_cmp(&b.0.started_at).then(
+            a.0.place
+                .as_ref()
+                .map(|p| p.index)
+                .cmp(&b.0.place.as_ref().map(|p| p.index)),
+        )
+    });
+    for (run, source) in runs {
+        let Some(place) = run.place.clone() else {
+            continue;
+        };
+        let mode = if run.mode == "direct" {
+            Mode::Direct
+        } else {
+            Mode::Proxy
+        };
+        let connection = Connection {
+            endpoint: run.endpoint.clone(),
+            mode,
+            key: settings.connection().key,
+            request_id: None,
+        };
+        let spec = JobSpec {
+            source,
+            params: run.params.clone(),
+            place,
+        };
+        state.requeue(run.id, spec, connection, max_pixels);
     }
 }
 
@@ -650,6 +979,7 @@ fn upload_name(source: &Source) -> Option<String> {
 pub struct OutputArgs {
     state: EditorState,
     retry: Callback<()>,
+    edits_per_press: Signal<usize>,
     code_request: Signal<Option<EditRequest>>,
     code_endpoint: Signal<String>,
     code_mode: Signal<Mode>,
@@ -662,11 +992,47 @@ crate::split::part! {
         let OutputArgs {
             state,
             retry,
+            edits_per_press,
             code_request,
             code_endpoint,
             code_mode,
         } = args;
+        let download_status = RwSignal::new(None::<String>);
+        let network = use_context::<Network>();
+        // Ticks once a second while jobs run, so their times move.
+        let now = RwSignal::new(now_ms());
+        if let Ok(ticking) = set_interval_with_handle(
+            move || {
+                if state.jobs.with_untracked(|jobs| jobs.iter().any(|j| j.phase.is_busy())) {
+                    now.set(now_ms());
+                }
+            },
+            std::time::Duration::from_millis(1000),
+        ) {
+            on_cleanup(move || ticking.clear());
+        }
+        let actions = crate::jobs::SheetActions {
+            pick: Callback::new(move |id: String| state.pick(&id)),
+            cancel: Callback::new(move |id: String| state.cancel_job(&id)),
+            cancel_all: Callback::new(move |()| state.cancel_all()),
+            download_all: Callback::new(move |()| {
+                let jobs = state.jobs.get_untracked();
+                let network = network.clone();
+                download_status.set(Some("Fetching the results…".into()));
+                spawn_local(async move {
+                    let said = crate::jobs::download_all(jobs, network).await;
+                    download_status.try_set(Some(said));
+                });
+            }),
+        };
         view! {
+        <crate::jobs::ContactSheet
+            jobs=state.jobs
+            current=state.current
+            actions
+            status=download_status
+            now_ms=now
+        />
         <crate::result::ResultView
             result=Signal::derive(move || state.result.get())
             on_edit_this=Callback::new(move |result: RunResult| {
@@ -688,6 +1054,7 @@ crate::split::part! {
             on_retry=retry
         />
         <crate::code_view::CodeView
+            edits=edits_per_press
             request=code_request
             upload_file_name=Signal::derive(move || state.source.with(|s| s.as_ref().and_then(upload_name)))
             endpoint=code_endpoint

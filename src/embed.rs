@@ -20,14 +20,15 @@ use wasm_bindgen::prelude::*;
 use crate::app::App;
 use crate::config::{ConfigAnswer, ConfigFile};
 use crate::editor::Wiring;
-use crate::run::{Failure, Phase, RunResult};
+use crate::run::{Failure, Phase, RunEvent, RunResult};
+use crate::source::Source;
 use crate::transport::Network;
 
 /// Why the host's call could not be done. `Display` is the sentence thrown to the page.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EmbedError {
     #[error(
-        "flexedit: the options could not be used: {0}. Options take the fields of config.json: endpoint, mode, lockEndpoint, lockMode, maxUploadPixels, maxSourceBytes and defaults."
+        "flexedit: the options could not be used: {0}. Options take the fields of config.json: endpoint, mode, lockEndpoint, lockMode, maxUploadPixels, maxSourceBytes, defaults, recipes, maxVariations and maxInFlight."
     )]
     Options(String),
     #[error("flexedit: this editor was unmounted. Mount a new one to go on.")]
@@ -114,6 +115,18 @@ impl EditorHandle {
         })
     }
 
+    /// Makes several images (each a Blob, File or https:// URL) the images to edit, one
+    /// edit each per press. Resolves once they are in; rejects with the sentence for the
+    /// first one refused, and then changes nothing.
+    pub fn set_images(&self, images: JsValue) -> js_sys::Promise {
+        let wiring = self.wiring();
+        wasm_bindgen_futures::future_to_promise(async move {
+            set_images_part(wiring?, images)
+                .await
+                .map_err(|missing| EmbedError::Refused(missing.to_string()))?
+        })
+    }
+
     /// Replaces the prompt.
     pub fn set_prompt(&self, text: String) -> Result<(), JsValue> {
         let wiring = self.wiring()?;
@@ -131,6 +144,56 @@ crate::split::part! {
     /// The image a host gives, read and checked with the intake's own code, which loads
     /// with the preparation.
     async fn set_image_part(wiring: Wiring, image: JsValue) -> Result<JsValue, JsValue> {
+        let source = source_of(&wiring, &image).await?;
+        if wiring.state.source.is_disposed() {
+            source.release();
+            return Err(EmbedError::Unmounted.into());
+        }
+        wiring.state.set_source(source);
+        Ok(JsValue::UNDEFINED)
+    }
+}
+
+crate::split::part! {
+    prepare:
+    /// The images a host gives, each read and checked as [`set_image_part`] does.
+    async fn set_images_part(wiring: Wiring, images: JsValue) -> Result<JsValue, JsValue> {
+        if !js_sys::Array::is_array(&images) {
+            return Err(EmbedError::NotAnImage.into());
+        }
+        let images = js_sys::Array::from(&images);
+        let mut sources = Vec::with_capacity(images.length() as usize);
+        for (i, image) in images.iter().enumerate() {
+            match source_of(&wiring, &image).await {
+                Ok(source) => sources.push(source),
+                Err(refusal) => {
+                    for source in sources {
+                        source.release();
+                    }
+                    let why = refusal.as_string().unwrap_or_else(|| {
+                        js_sys::Reflect::get(&refusal, &"message".into())
+                            .ok()
+                            .and_then(|m| m.as_string())
+                            .unwrap_or_default()
+                    });
+                    return Err(EmbedError::Refused(format!("image {}: {why}", i + 1)).into());
+                }
+            }
+        }
+        if wiring.state.source.is_disposed() {
+            for source in sources {
+                source.release();
+            }
+            return Err(EmbedError::Unmounted.into());
+        }
+        wiring.state.set_sources(sources);
+        Ok(JsValue::UNDEFINED)
+    }
+}
+
+/// A host's image (a Blob, File or https:// URL) as a source, or why it is refused.
+async fn source_of(wiring: &Wiring, image: &JsValue) -> Result<Source, JsValue> {
+    {
         let source = if let Some(blob) = image.dyn_ref::<web_sys::Blob>() {
             let name = image
                 .dyn_ref::<web_sys::File>()
@@ -151,12 +214,7 @@ crate::split::part! {
         } else {
             return Err(EmbedError::NotAnImage.into());
         };
-        if wiring.state.source.is_disposed() {
-            source.release();
-            return Err(EmbedError::Unmounted.into());
-        }
-        wiring.state.set_source(source);
-        Ok(JsValue::UNDEFINED)
+        Ok(source)
     }
 }
 
@@ -246,14 +304,14 @@ fn announce(wiring: Wiring, host: web_sys::EventTarget) {
         },
         false,
     );
-    Effect::watch(
-        move || wiring.state.result.get(),
-        move |result, _, _| {
-            let Some(result) = result.clone() else {
+    // One `flexedit:result` per job, as each one's result arrives (not when a person picks
+    // an earlier one to look at again).
+    if let Some(events) = wiring.state.events() {
+        events.subscribe(Rc::new(move |_id: &str, event: &RunEvent| {
+            let RunEvent::Shown(result) = event else {
                 return;
             };
-            let host = host.clone();
-            let network = network.clone();
+            let (result, host, network) = (result.clone(), host.clone(), network.clone());
             spawn_local(async move {
                 match result_detail(result, network).await {
                     Ok(detail) => dispatch(&host, "flexedit:result", &detail),
@@ -264,15 +322,15 @@ fn announce(wiring: Wiring, host: web_sys::EventTarget) {
                     ),
                 }
             });
-        },
-        false,
-    );
+        }));
+    }
 }
 
 fn phase_detail(phase: &Phase, record: Option<&str>) -> JsValue {
     let now = js_sys::Date::now();
     let (name, percent) = match phase {
         Phase::Idle => ("idle", None),
+        Phase::Queued => ("queued", None),
         Phase::Preparing => ("preparing", None),
         Phase::Uploading { percent } => ("uploading", Some(*percent)),
         Phase::Editing { .. } => ("editing", None),
@@ -322,6 +380,11 @@ struct ResultDetail<'a> {
     credits: Option<flexedit_api::Credits>,
     /// The provider's id of the edit's record.
     record: Option<String>,
+    /// The job's place among the jobs of its press (from 0), how many there were, and
+    /// the press they share.
+    index: Option<usize>,
+    of: Option<usize>,
+    batch: Option<&'a str>,
     image_error: Option<String>,
 }
 
@@ -358,6 +421,9 @@ crate::split::part! {
             duration_ms: result.duration_ms,
             credits: result.credits,
             record: result.record.as_ref().map(ToString::to_string),
+            index: result.place.as_ref().map(|p| p.index),
+            of: result.place.as_ref().map(|p| p.of),
+            batch: result.place.as_ref().map(|p| p.batch.as_str()),
             image_error,
         });
         let image = blob.map_or(JsValue::NULL, JsValue::from);

@@ -147,14 +147,30 @@ pub fn image_from_clipboard(event: &ClipboardEvent) -> Option<(Blob, String)> {
 }
 
 fn first_file(data: &DataTransfer) -> Option<(Blob, String)> {
-    let files = data.files()?;
-    let all: Vec<web_sys::File> = (0..files.length()).filter_map(|i| files.get(i)).collect();
+    let all = files_of(data.files()?);
     let file = all
         .iter()
         .find(|f| f.type_().starts_with("image/"))
         .or_else(|| all.first())?;
     let name = file.name();
     Some((file.clone().into(), name))
+}
+
+fn files_of(files: web_sys::FileList) -> Vec<web_sys::File> {
+    (0..files.length()).filter_map(|i| files.get(i)).collect()
+}
+
+/// Every file a drop, a paste or the picker carries, with its name.
+fn all_files(files: Option<web_sys::FileList>) -> Vec<(Blob, String)> {
+    files
+        .map(files_of)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|f| {
+            let name = f.name();
+            (f.into(), name)
+        })
+        .collect()
 }
 
 /// An image address as typed or passed by a host, checked by flexedit-api; the error is
@@ -222,7 +238,16 @@ pub fn Intake(
     /// Called with a source's recipe when the person chooses to use it.
     #[prop(optional)]
     on_recipe: Option<Callback<EditParams>>,
+    /// Called with the images of a choice of several (one edit each), the first of them
+    /// shown as the source. Without it, only the first image of a choice is taken.
+    #[prop(optional)]
+    on_sources: Option<Callback<Vec<Source>>>,
+    /// The images of the current choice of several, to list them.
+    #[prop(optional, into)]
+    batch: Option<Signal<Vec<Source>, LocalStorage>>,
 ) -> impl IntoView {
+    // Files of a choice of several that could not be used, each with why.
+    let skipped = RwSignal::new(Vec::<String>::new());
     let error = RwSignal::new(None::<String>);
     // The image URL the page could not load itself; the note about it shows only while
     // that URL is the source.
@@ -289,6 +314,53 @@ pub fn Intake(
         });
     };
 
+    // Several files at once: each is read and checked as one would be; those refused are
+    // named with their reason and skipped, the rest go on together.
+    let take_files = move |files: Vec<(Blob, String)>| {
+        let Some(on_sources) = on_sources.filter(|_| files.len() > 1) else {
+            skipped.set(Vec::new());
+            if let Some((blob, name)) = files.into_iter().next() {
+                take_file(blob, name);
+            }
+            return;
+        };
+        let ticket = begin();
+        reading.update(|n| *n += files.len() as u32);
+        spawn_local(async move {
+            let mut accepted = Vec::new();
+            let mut refused = Vec::new();
+            for (blob, name) in files {
+                let outcome = source_from_blob(
+                    blob,
+                    name.clone(),
+                    max_source_bytes.get_untracked(),
+                    max_upload_pixels.get_untracked(),
+                )
+                .await;
+                reading.try_update(|n| *n = n.saturating_sub(1));
+                match outcome {
+                    Ok(source) => accepted.push(source),
+                    Err(e) => refused.push(format!("{name}: {e}")),
+                }
+            }
+            if !is_latest(ticket) {
+                for source in accepted {
+                    source.release();
+                }
+                return;
+            }
+            skipped.set(refused);
+            if accepted.is_empty() {
+                return refuse(
+                    "None of the chosen files could be used; the reasons are listed below.".into(),
+                );
+            }
+            busy.set(false);
+            error.set(None);
+            on_sources.run(accepted);
+        });
+    };
+
     let take_url = move |raw: String| match checked_url(&raw) {
         Ok(url) => {
             let ticket = begin();
@@ -320,7 +392,14 @@ pub fn Intake(
             if !ours.run(web_sys::Event::clone(&event)) {
                 return;
             }
-            if let Some((blob, name)) = image_from_clipboard(&event) {
+            let files = event
+                .clipboard_data()
+                .map(|data| all_files(data.files()))
+                .unwrap_or_default();
+            if files.len() > 1 {
+                event.prevent_default();
+                take_files(files);
+            } else if let Some((blob, name)) = image_from_clipboard(&event) {
                 event.prevent_default();
                 take_file(blob, name);
             }
@@ -332,12 +411,11 @@ pub fn Intake(
         let Some(input) = file_input.get_untracked() else {
             return;
         };
-        let file = input.files().and_then(|files| files.get(0));
+        let files = all_files(input.files());
         // Cleared so that choosing the same file again still counts as a change.
         input.set_value("");
-        if let Some(file) = file {
-            let name = file.name();
-            take_file(file.into(), name);
+        if !files.is_empty() {
+            take_files(files);
         }
     };
 
@@ -361,7 +439,10 @@ pub fn Intake(
         let Some(data) = ev.data_transfer() else {
             return;
         };
-        if let Some((blob, name)) = first_file(&data) {
+        let files = all_files(data.files());
+        if files.len() > 1 {
+            take_files(files);
+        } else if let Some((blob, name)) = first_file(&data) {
             take_file(blob, name);
         } else if let Some(url) = dropped_url(&data) {
             if let Some(input) = url_input.get_untracked() {
@@ -418,6 +499,7 @@ pub fn Intake(
                     aria-label="Image file"
                     data-testid="file-input"
                     node_ref=file_input
+                    multiple=on_sources.is_some()
                     on:change=on_change
                 />
                 <p class="intake-formats">{move || format!("PNG, JPEG or WebP, up to {}.", limit())}</p>
@@ -472,6 +554,25 @@ pub fn Intake(
                             </p>
                         }
                     })
+            }}
+            {move || {
+                let names = batch.map(|b| b.with(|b| b.iter().map(|s| s.name.clone()).collect::<Vec<_>>()))?;
+                (names.len() > 1).then(|| view! {
+                    <p class="intake-batch" role="status" data-testid="batch">
+                        {format!("{} images, one edit each: {}.", names.len(), names.join(", "))}
+                    </p>
+                })
+            }}
+            {move || {
+                let skipped = skipped.get();
+                (!skipped.is_empty()).then(|| view! {
+                    <div class="intake-skipped" role="alert" data-testid="batch-skipped">
+                        <p>"Skipped:"</p>
+                        <ul>
+                            {skipped.into_iter().map(|s| view! { <li>{s}</li> }).collect_view()}
+                        </ul>
+                    </div>
+                })
             }}
             {move || {
                 source.get().map(|source| preview(&source, max_upload_pixels.get(), on_recipe))

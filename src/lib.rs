@@ -10,6 +10,7 @@ pub mod embed;
 pub mod form;
 pub mod history;
 pub mod intake;
+pub mod jobs;
 pub mod json;
 pub mod prepare;
 pub mod recipes;

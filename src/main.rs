@@ -27,6 +27,12 @@ impl EditorHandle {
         self.0.set_image(image)
     }
 
+    /// Makes several images the images to edit, one edit each per press.
+    #[wasm_bindgen(js_name = setImages)]
+    pub fn set_images(&self, images: JsValue) -> js_sys::Promise {
+        self.0.set_images(images)
+    }
+
     /// Replaces the prompt.
     #[wasm_bindgen(js_name = setPrompt)]
     pub fn set_prompt(&self, text: String) -> Result<(), JsValue> {

@@ -326,14 +326,15 @@ async fn a_run_goes_through_its_phases_and_shows_the_result() {
             .as_deref(),
         Some("polite")
     );
+    // The form is free while an edit runs: another press adds edits to the queue.
     assert!(
-        find(&root, "[data-testid='run']")
+        !find(&root, "[data-testid='run']")
             .expect("run")
             .has_attribute("disabled")
     );
     assert_eq!(
         text_of(&root, "[data-testid='run-disabled-reason']"),
-        "An edit is running. Press Esc or Cancel to stop it."
+        "Ctrl+Enter runs, Esc cancels."
     );
     fake.release();
     until("done", || {
@@ -660,5 +661,77 @@ async fn a_pasted_image_comes_in_and_a_refused_one_says_why_and_keeps_it() {
         preview(),
         before,
         "the image from before is still the source"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn variations_start_that_many_edits_with_distinct_seeds_on_a_contact_sheet() {
+    let (root, fake) = mount(Config::default());
+    use_url(&root).await;
+    type_into(&root, "#field-prompt", "three of them");
+    type_into(&root, "[data-testid='variations']", "3");
+    settle().await;
+    assert_eq!(
+        text_of(&root, "[data-testid='run']"),
+        "Edit image (3 edits)"
+    );
+    assert!(
+        text_of(&root, "[data-testid='run-disabled-reason']")
+            .starts_with("Starts 3 edits, each charged.")
+    );
+    click(&root, "[data-testid='run']");
+    until("three jobs done", || {
+        text_of(&root, "[data-testid='jobs-summary']") == "3 of 3 done"
+    })
+    .await;
+    let seeds: Vec<u64> = fake
+        .bodies
+        .borrow()
+        .iter()
+        .map(|b| {
+            serde_json::from_str::<serde_json::Value>(b).expect("json")["promptObject"]["seed"]
+                .as_u64()
+                .expect("a seed")
+        })
+        .collect();
+    assert_eq!(seeds.len(), 3);
+    let mut distinct = seeds.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 3, "{seeds:?}");
+    assert_eq!(
+        text_of(&root, "[data-testid='jobs-summary']"),
+        "3 of 3 done"
+    );
+
+    // Picking a result makes it the current one.
+    let second: web_sys::HtmlElement = find(
+        &root,
+        "[data-testid='job']:nth-child(2) [data-testid='job-pick']",
+    )
+    .expect("the second job's pick")
+    .unchecked_into();
+    second.click();
+    settle().await;
+    assert_eq!(
+        second.get_attribute("aria-pressed").as_deref(),
+        Some("true")
+    );
+    assert_eq!(
+        find(
+            &root,
+            "[data-testid='job']:nth-child(1) [data-testid='job-pick']"
+        )
+        .and_then(|b| b.get_attribute("aria-pressed"))
+        .as_deref(),
+        Some("false")
+    );
+
+    // Out of range: the run button says why it is disabled.
+    type_into(&root, "[data-testid='variations']", "9");
+    settle().await;
+    assert_eq!(
+        text_of(&root, "[data-testid='run-disabled-reason']"),
+        "Variations must be a whole number from 1 to 8."
     );
 }

@@ -75,6 +75,7 @@ fn record(id: &str, prompt: &str) -> RunRecord {
         }),
         record: None,
         submitted_at: None,
+        place: None,
     }
 }
 

@@ -232,6 +232,7 @@ fn sample_result() -> RunResult {
         dimensions: None,
         duration_ms: 12_345.0,
         record: None,
+        place: None,
         credits: Some(Credits {
             limit: 1000.0,
             used: 120.0,

@@ -150,6 +150,9 @@ fn runner(fake: &Fake) -> (Runner, Rc<RefCell<Vec<String>>>) {
         .events()
         .subscribe(Rc::new(move |_id: &str, event: &RunEvent| {
             let name = match event {
+                RunEvent::Queued { place, .. } => {
+                    format!("queued {} of {}", place.index + 1, place.of)
+                }
                 RunEvent::Started { .. } => "started".to_owned(),
                 RunEvent::Prepared(_) => "prepared".to_owned(),
                 RunEvent::Uploaded(path) => format!("uploaded {path}"),
@@ -174,7 +177,8 @@ fn runner(fake: &Fake) -> (Runner, Rc<RefCell<Vec<String>>>) {
             };
             // Repeated phases (each wait tells it again only when it changes) are one line.
             let mut log = log.borrow_mut();
-            if log.last() != Some(&name) {
+            let once_per_run = name.starts_with("queued") || name.starts_with("cancelled");
+            if once_per_run || log.last() != Some(&name) {
                 log.push(name);
             }
         }));
@@ -314,4 +318,90 @@ fn params_with_image() -> EditParams {
         image_url: "images/source.png".into(),
         ..params()
     }
+}
+
+fn job(index: usize, of: usize) -> flexedit::run::JobSpec {
+    flexedit::run::JobSpec {
+        source: source(),
+        params: EditParams {
+            seed: Some(index as f64),
+            ..params()
+        },
+        place: flexedit::run::Place {
+            batch: "press".into(),
+            index,
+            of,
+        },
+    }
+}
+
+#[wasm_bindgen_test]
+async fn the_queue_keeps_at_most_its_limit_at_the_provider_and_cancels_alone_or_all() {
+    let fake = Fake::default();
+    let (runner, seen) = runner(&fake);
+    let queue = flexedit::run::Queue::new(runner, 2);
+    let ids = queue.push((0..4).map(|i| job(i, 4)).collect(), connection(), 4_000_000);
+    assert_eq!(ids.len(), 4);
+    until("two edits are sent", || fake.0.bodies.borrow().len() == 2).await;
+    dom::settle().await;
+    assert_eq!(
+        fake.0.bodies.borrow().len(),
+        2,
+        "more than the limit went out"
+    );
+    assert_eq!(queue.counts(), (2, 2));
+    assert_eq!(
+        seen.borrow()
+            .iter()
+            .filter(|e| e.starts_with("queued"))
+            .count(),
+        4,
+        "every job is told as queued at once: {:?}",
+        seen.borrow()
+    );
+
+    // Cancelling one job at the provider frees its place for the next.
+    queue.cancel(&ids[0]);
+    until("the third is sent", || fake.0.bodies.borrow().len() == 3).await;
+    let seeds: Vec<u64> = fake
+        .0
+        .bodies
+        .borrow()
+        .iter()
+        .map(|b| {
+            serde_json::from_str::<serde_json::Value>(b).expect("json")["promptObject"]["seed"]
+                .as_u64()
+                .expect("seed")
+        })
+        .collect();
+    assert_eq!(seeds, vec![0, 1, 2], "in order, each with its own seed");
+
+    // Cancel all: the waiting one is never sent, the others stop being waited for.
+    queue.cancel_all();
+    dom::settle().await;
+    assert_eq!(fake.0.bodies.borrow().len(), 3);
+    assert_eq!(queue.counts(), (0, 0));
+    let cancelled: Vec<String> = seen
+        .borrow()
+        .iter()
+        .filter(|e| e.starts_with("cancelled"))
+        .cloned()
+        .collect();
+    assert_eq!(
+        cancelled
+            .iter()
+            .filter(|e| e.ends_with("after_send=false"))
+            .count(),
+        1,
+        "{cancelled:?}"
+    );
+    assert_eq!(cancelled.len(), 4, "{cancelled:?}");
+}
+
+#[wasm_bindgen_test]
+fn locked_seeds_of_variations_count_up() {
+    assert_eq!(
+        flexedit::run::queue::seeds(10, 3, true, || 0),
+        vec![10, 11, 12]
+    );
 }

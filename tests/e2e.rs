@@ -887,3 +887,152 @@ async fn before_after_compares_the_source_with_the_result_and_download_saves_its
     assert_eq!(session.value_of("field-seed").await, "7");
     session.close().await;
 }
+
+/// The bytes behind every result image on the contact sheet, fetched from the simulator.
+async fn sheet_results(session: &Session) -> Vec<Vec<u8>> {
+    let tiles = session
+        .browser
+        .find_all(Locator::Css(
+            "[data-testid='job'][data-state='done'] img.job-image",
+        ))
+        .await
+        .expect("the result tiles");
+    let mut results = Vec::new();
+    for tile in tiles {
+        let src = tile.attr("src").await.expect("src").expect("a result URL");
+        let bytes = reqwest::get(&src)
+            .await
+            .expect("fetch a result")
+            .bytes()
+            .await
+            .expect("its bytes");
+        results.push(bytes.to_vec());
+    }
+    results
+}
+
+#[tokio::test]
+async fn variations_and_a_batch_fan_out_and_download_all_gives_every_result() {
+    let (session, images_dir) = editor_with_small_image("Add our logo").await;
+
+    // Four variations of one image: one upload, four edits with four seeds.
+    session.fill("variations", "4").await;
+    session.wait_for_text("run", "Edit image (4 edits)").await;
+    session
+        .wait_for_text("code-count", "One press starts 4 edits")
+        .await;
+    session.click("run").await;
+    session.wait_for_text("jobs-summary", "4 of 4 done").await;
+    assert_eq!(
+        uploads(&session).await.len(),
+        1,
+        "the image is uploaded once"
+    );
+    let bodies = edit_bodies(&session).await;
+    let mut seeds: Vec<u64> = bodies
+        .iter()
+        .map(|b| b["promptObject"]["seed"].as_u64().expect("a seed"))
+        .collect();
+    seeds.sort_unstable();
+    seeds.dedup();
+    assert_eq!(seeds.len(), 4, "four distinct seeds: {bodies:?}");
+
+    // Download all: one zip holding each result as the simulator made it.
+    session.click("download-all").await;
+    session
+        .wait_for_text("download-all-status", "Downloaded 4 results in one zip")
+        .await;
+    let (name, zip) = session.downloaded_file().await;
+    assert_eq!(name, "flexedit-results.zip");
+    let entries = flexedit_api::zip::read_zip(&zip).expect("a readable zip");
+    let manifest: Value = serde_json::from_slice(&entries[0].data).expect("the manifest");
+    let mut zipped: Vec<Vec<u8>> = entries[1..].iter().map(|e| e.data.clone()).collect();
+    let mut simulated = sheet_results(&session).await;
+    zipped.sort();
+    simulated.sort();
+    assert_eq!(simulated.len(), 4);
+    assert!(
+        zipped == simulated,
+        "the zip holds the simulator's results byte for byte"
+    );
+    assert_eq!(manifest["results"].as_array().map(Vec::len), Some(4));
+
+    // A batch of three images and a refused file: three uploads, three edits, one named skip.
+    session.fill("variations", "1").await;
+    let paths = vec![
+        images::write(images_dir.path(), "banner-1.png", &images::png(48, 32)),
+        images::write(images_dir.path(), "banner-2.png", &images::png(40, 30)),
+        images::write(images_dir.path(), "empty.png", b""),
+        images::write(images_dir.path(), "banner-3.png", &images::png(32, 32)),
+    ];
+    session.choose_files(&paths).await;
+    session
+        .wait_for_text(
+            "batch",
+            "3 images, one edit each: banner-1.png, banner-2.png, banner-3.png",
+        )
+        .await;
+    session.wait_for_text("batch-skipped", "empty.png").await;
+    session.wait_for_text("run", "Edit image (3 edits)").await;
+    session.fill("field-prompt", "Put our logo top left").await;
+    session.click("run").await;
+    session.wait_for_text("jobs-summary", "3 of 3 done").await;
+    assert_eq!(
+        uploads(&session).await.len(),
+        4,
+        "one upload per image of the batch"
+    );
+    let bodies = edit_bodies(&session).await;
+    assert_eq!(bodies.len(), 7);
+    assert!(
+        bodies[4..]
+            .iter()
+            .all(|b| b["promptObject"]["prompt"] == "Put our logo top left"),
+        "{bodies:?}"
+    );
+    let images: Vec<&Value> = bodies[4..]
+        .iter()
+        .map(|b| &b["promptObject"]["imageUrl"])
+        .collect();
+    assert!(
+        images[0] != images[1] && images[1] != images[2],
+        "{images:?}"
+    );
+    session.close().await;
+}
+
+#[tokio::test]
+async fn at_most_the_limit_is_at_the_provider_and_one_job_cancels_alone() {
+    let site = support::site("", &[("config.json", br#"{"maxInFlight": 2}"#)]);
+    let mut config = flexedit_server::Config::simulator(Some(site.path().to_owned()));
+    if let Some(simulator) = config.simulator_mut() {
+        // Each edit takes a moment, so jobs overlap as they would upstream.
+        simulator.latency_per_step = std::time::Duration::from_millis(60);
+    }
+    let session = Session::start_with(config).await;
+    let _images = open_with_small_image(&session, "four at two at a time").await;
+    session.fill("variations", "4").await;
+    session.click("run").await;
+    // The last job waits its turn: cancelled alone, it is never sent; the rest arrive.
+    let last = session
+        .browser
+        .wait()
+        .at_most(support::PATIENCE)
+        .for_element(Locator::Css(
+            "[data-testid='job'][data-index='3'][data-state='queued'] [data-testid='job-cancel']",
+        ))
+        .await
+        .expect("the fourth job waits in the queue");
+    last.click().await.expect("cancel the fourth job");
+    session
+        .wait_for_text("jobs-summary", "3 of 4 done, 1 cancelled")
+        .await;
+    assert_eq!(
+        edit_bodies(&session).await.len(),
+        3,
+        "the cancelled job was sent"
+    );
+    let (_, most) = session.concurrency().await;
+    assert_eq!(most, 2, "at most two edits at the provider at once");
+    session.close().await;
+}

@@ -879,3 +879,45 @@ async fn an_embedded_editors_edit_survives_a_reload_of_the_host_page() {
     assert_eq!(left, json!(0), "a finished edit is no longer kept");
     session.close().await;
 }
+
+#[tokio::test]
+async fn set_images_runs_one_edit_per_image_and_each_result_names_its_place() {
+    let (_site, session) = dashboard().await;
+    run_js(
+        &session,
+        "window.places = [];
+         document.getElementById('editor-a').addEventListener('flexedit:result', (event) => {
+           const { index, of, record, seed } = event.detail;
+           window.places.push({ index, of, record: typeof record, seed: typeof seed });
+         });
+         const png = (b64) => new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], 'b.png', { type: 'image/png' });
+         await window.dashboard.editors.banner.setImages([png(arguments[0]), png(arguments[1])]);
+         window.dashboard.editors.banner.setPrompt('Add our logo');
+         const root = document.getElementById('editor-a').shadowRoot;
+         const run = root.querySelector('[data-testid=run]');
+         while (run.disabled) { await new Promise((resolve) => requestAnimationFrame(resolve)); }
+         run.click();",
+        vec![
+            json!(base64(&images::png(40, 30))),
+            json!(base64(&images::png(30, 40))),
+        ],
+    )
+    .await;
+    until(&session, "window.places.length === 2").await;
+    let mut places = run_js(&session, "return window.places;", vec![]).await;
+    if let Some(list) = places.as_array_mut() {
+        list.sort_by_key(|p| p["index"].as_u64());
+    }
+    assert_eq!(
+        places,
+        json!([
+            { "index": 0, "of": 2, "record": "string", "seed": "number" },
+            { "index": 1, "of": 2, "record": "string", "seed": "number" }
+        ])
+    );
+    assert_eq!(
+        session.received().await["assets"].as_array().map(Vec::len),
+        Some(2)
+    );
+    session.close().await;
+}

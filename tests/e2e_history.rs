@@ -431,3 +431,36 @@ async fn an_edit_in_flight_survives_a_reload_and_a_reopened_tab_and_is_sent_once
     );
     session.close().await;
 }
+
+#[tokio::test]
+async fn a_reload_with_jobs_in_flight_and_queued_gets_every_result_each_sent_once() {
+    let site = support::site("", &[("config.json", br#"{"maxInFlight": 2}"#)]);
+    let mut config = flexedit_server::Config::simulator(Some(site.path().to_owned()));
+    if let Some(simulator) = config.simulator_mut() {
+        // Long enough that the reload comes while two edits are at the provider.
+        simulator.latency_per_step = std::time::Duration::from_millis(200);
+    }
+    let session = Session::start_with(config).await;
+    let dir = TempDir::new("flexedit-e2e-images");
+    editor_with_small_image(&session, &dir).await;
+    session.fill("field-prompt", "Three hats").await;
+    session.fill("variations", "3").await;
+    session.click("run").await;
+    // Kept: two at the provider, one waiting its turn.
+    wait_xpath(
+        &session,
+        "//ol[@data-testid='history-list'][count(li[@data-status='editing'])=2][count(li[@data-status='queued'])=1]",
+    )
+    .await;
+    assert_eq!(session.edits_and_polls().await.0, 2);
+
+    session.browser.refresh().await.expect("reload the page");
+    session.wait_for_text("jobs-summary", "of 3 done").await;
+    wait_xpath(
+        &session,
+        "//ol[@data-testid='history-list'][count(li[@data-status='done'])=3]",
+    )
+    .await;
+    assert_eq!(session.edits_and_polls().await.0, 3, "each edit sent once");
+    session.close().await;
+}

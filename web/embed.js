@@ -73,7 +73,7 @@ function checkElement(element) {
 }
 
 /// Mounts an editor in `element` (in a shadow root) with `options`, the fields of
-/// config.json. Resolves to { unmount, setOptions, setImage, setPrompt } once it is ready.
+/// config.json. Resolves to { unmount, setOptions, setImage, setImages, setPrompt } once it is ready.
 export async function mount(element, options) {
   checkElement(element);
   const shadow = element.shadowRoot ?? element.attachShadow({ mode: "open" });
@@ -105,6 +105,7 @@ export async function mount(element, options) {
     },
     setOptions: (next) => handle.setOptions(next),
     setImage: (image) => handle.setImage(image),
+    setImages: (images) => handle.setImages(images),
     setPrompt: (text) => handle.setPrompt(String(text ?? "")),
   };
 }

@@ -54,6 +54,7 @@ pub fn keep(events: &Events, prefix: String, resume: ResumeKept) {
                 source,
                 params,
                 connection,
+                ..
             } => {
                 let kept = super::new_record(id, source, params, connection);
                 started.borrow_mut().insert(id.to_owned(), kept);
@@ -82,7 +83,10 @@ pub fn keep(events: &Events, prefix: String, resume: ResumeKept) {
                     let _ = delete_part(store, key).await;
                 });
             }
-            RunEvent::Uploaded(_) | RunEvent::Phase(_) | RunEvent::Shown(_) => {}
+            RunEvent::Queued { .. }
+            | RunEvent::Uploaded(_)
+            | RunEvent::Phase(_)
+            | RunEvent::Shown(_) => {}
         }
     }));
 }

@@ -362,11 +362,25 @@ impl History {
 
     fn on_run_event(&self, id: &str, event: &RunEvent, net: &Net) {
         match event {
+            RunEvent::Queued {
+                source,
+                params,
+                connection,
+                place,
+            } => self.run_started(id, source, params, connection, Some(place), Outcome::Queued),
             RunEvent::Started {
                 source,
                 params,
                 connection,
-            } => self.run_started(id, source, params, connection),
+                place,
+            } => self.run_started(
+                id,
+                source,
+                params,
+                connection,
+                place.as_ref(),
+                Outcome::Running,
+            ),
             RunEvent::Prepared(blob) => self.update_current(id, |current| {
                 current.source = Some(blob.clone());
                 current.source_written = false;
@@ -399,12 +413,29 @@ impl History {
         }
     }
 
-    /// A run starts: its record is written at once, with the source image.
-    fn run_started(&self, id: &str, source: &Source, params: &EditParams, connection: &Connection) {
+    /// A run is queued or starts: its record is written at once, with the source image.
+    fn run_started(
+        &self,
+        id: &str,
+        source: &Source,
+        params: &EditParams,
+        connection: &Connection,
+        place: Option<&flexedit_api::history::Place>,
+        outcome: Outcome,
+    ) {
         if self.store().is_none() {
             return;
         }
         let (mut record, blob) = new_record(id, source, params, connection);
+        record.place = place.cloned();
+        record.outcome = outcome;
+        if let Some(queued) = self
+            .current
+            .with_value(|current| current.get(id).map(|c| c.record.started_at))
+        {
+            // A job that waited keeps its place in the list.
+            record.started_at = queued;
+        }
         let asset_path = record.source.asset_path.clone();
         let branch = self.branch.get_value().filter(|b| {
             b.preview_url == source.preview_url
@@ -900,6 +931,7 @@ pub fn new_record(
         outcome: Outcome::Running,
         record: None,
         submitted_at: None,
+        place: None,
     };
     (record, blob)
 }
@@ -983,7 +1015,10 @@ crate::split::part! {
                 history.availability.set(Availability::On);
                 let submitted: Vec<RunRecord> = history.runs.with_untracked(|runs| {
                     runs.iter()
-                        .filter(|r| r.outcome == Outcome::Submitted && r.record.is_some())
+                        .filter(|r| {
+                            (r.outcome == Outcome::Submitted && r.record.is_some())
+                                || r.outcome == Outcome::Queued
+                        })
                         .cloned()
                         .collect()
                 });

@@ -184,7 +184,8 @@ pub fn HistoryPanel(history: History, state: FormState) -> impl IntoView {
 
     let list = move || {
         history.runs.with(|runs| {
-            runs.iter()
+            flexedit_api::history::with_siblings_together(runs)
+                .into_iter()
                 .map(|run| {
                     let id = run.id.clone();
                     let depth = branch_depth(runs, &id).min(4);
@@ -204,6 +205,7 @@ pub fn HistoryPanel(history: History, state: FormState) -> impl IntoView {
                             data-testid="history-item"
                             data-run-id=id.clone()
                             data-status=status_text(run)
+                            data-batch=run.place.as_ref().map(|p| p.batch.clone())
                         >
                             <button
                                 type="button"
@@ -220,6 +222,11 @@ pub fn HistoryPanel(history: History, state: FormState) -> impl IntoView {
                                 <span class="history-prompt" data-testid="history-prompt">{short_prompt(run.prompt())}</span>
                                 <span class="history-time">{local_time(run.started_at)}</span>
                                 <span class="history-status" data-testid="history-status">{status_text(run)}</span>
+                                {run.place.as_ref().map(|place| view! {
+                                    <span class="history-place" data-testid="history-place">
+                                        {format!("{} of {}", place.index + 1, place.of)}
+                                    </span>
+                                })}
                             </button>
                             {parent.map(|parent| {
                                 let label = format!("from #{}", number_of(&parent));

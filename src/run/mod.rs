@@ -7,6 +7,7 @@
 
 mod pipeline;
 pub mod poll;
+pub mod queue;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -15,13 +16,17 @@ use flexedit_api::{ApiError, AssetPath, Credits, EditParams, EditRequest, Proble
 
 use crate::source::Source;
 use crate::transport::Connection;
+pub use flexedit_api::history::Place;
 pub use pipeline::{Resume, RunHandle, Runner, new_run_id, now_ms, preload};
 pub use poll::Pause;
+pub use queue::{JobSpec, Queue};
 
 /// Where a run is. Shown in the run bar and announced in the live region.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Phase {
     Idle,
+    /// Waiting for another edit of the queue to finish.
+    Queued,
     /// Orientation and downscaling in the browser.
     Preparing,
     Uploading {
@@ -50,6 +55,7 @@ impl Phase {
     pub fn describe(&self, now_ms: f64) -> String {
         match self {
             Phase::Idle => String::new(),
+            Phase::Queued => "Queued: starts when an edit before it finishes.".into(),
             Phase::Preparing => "Preparing the image…".into(),
             Phase::Uploading { percent } => format!("Uploading the image… {percent}%"),
             Phase::Editing {
@@ -94,7 +100,8 @@ impl Phase {
     pub fn is_busy(&self) -> bool {
         matches!(
             self,
-            Phase::Preparing
+            Phase::Queued
+                | Phase::Preparing
                 | Phase::Uploading { .. }
                 | Phase::Editing { .. }
                 | Phase::LoadingResult
@@ -105,12 +112,20 @@ impl Phase {
 /// Something that happened to a run. Each comes with the run's id.
 #[derive(Clone)]
 pub enum RunEvent {
+    /// A job of a press waits for its turn.
+    Queued {
+        source: Source,
+        params: EditParams,
+        connection: Connection,
+        place: Place,
+    },
     /// A new run, before anything is sent.
     Started {
         source: Source,
         /// The parameters with the image reference the request will carry.
         params: EditParams,
         connection: Connection,
+        place: Option<Place>,
     },
     /// The bytes that will be uploaded, once prepared.
     Prepared(web_sys::Blob),
@@ -180,6 +195,8 @@ pub struct RunResult {
     pub credits: Option<Credits>,
     /// The provider's record of the edit, when it named one.
     pub record: Option<RecordId>,
+    /// Where the job stood among the jobs of its press.
+    pub place: Option<Place>,
     /// Unix seconds when `display_url` stops working, when the URL says.
     pub expires_at: Option<i64>,
     /// The image the edit started from, for the before/after view.

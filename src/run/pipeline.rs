@@ -1,14 +1,15 @@
 //! The run itself: prepare and upload the image, submit the edit asynchronously, follow
 //! its record until it is done, load the result, telling each step as an event.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use flexedit_api::{ApiError, EditOutcome, EditParams, EditRequest, Mode, RecordId, Stage};
 use leptos::task::spawn_local;
 
 use super::poll::{self, FirstAnswer, Followed, Following, InFlight, Pause, Policy, Waits};
-use super::{Events, Failure, Phase, RunEvent, RunResult, params_for};
+use super::{Events, Failure, Phase, Place, RunEvent, RunResult, params_for};
 use crate::source::{Origin, Source};
 use crate::transport::{Cancel, Connection, LocalFuture, Net, Transport, Upload};
 
@@ -56,6 +57,7 @@ pub struct Runner {
     net: Net,
     events: Events,
     in_flight: InFlight,
+    uploads: SharedUploads,
     policy: Policy,
     /// A page that owns its tab stops polling while hidden; an embedded editor's host may
     /// be waiting for the result, so it goes on.
@@ -105,6 +107,7 @@ impl Runner {
             net,
             events: Events::default(),
             in_flight: InFlight::default(),
+            uploads: SharedUploads::default(),
             policy: Policy::default(),
             pause_when_hidden,
         }
@@ -137,7 +140,20 @@ impl Runner {
         params: EditParams,
         max_pixels: u64,
     ) -> RunHandle {
-        let handle = self.handle(new_run_id(), false);
+        self.start_as(new_run_id(), connection, source, params, max_pixels, None)
+    }
+
+    /// [`Runner::start`] under the id `id`, as the job at `place` of a press.
+    pub fn start_as(
+        &self,
+        id: String,
+        connection: Connection,
+        source: Source,
+        params: EditParams,
+        max_pixels: u64,
+        place: Option<Place>,
+    ) -> RunHandle {
+        let handle = self.handle(id, false);
         let job = Job::Start {
             runner: self.clone(),
             handle: handle.clone(),
@@ -146,6 +162,7 @@ impl Runner {
             source,
             params,
             max_pixels,
+            place,
         };
         spawn_run(job, &handle);
         handle
@@ -238,6 +255,7 @@ enum Job {
         source: Source,
         params: EditParams,
         max_pixels: u64,
+        place: Option<Place>,
     },
     Resume {
         runner: Runner,
@@ -277,6 +295,7 @@ impl Job {
                 source,
                 params,
                 max_pixels,
+                place,
             } => {
                 if handle.is_cancelled() {
                     return;
@@ -286,9 +305,22 @@ impl Job {
                     source: source.clone(),
                     params: params_for(Some(&source), &params),
                     connection: connection.clone(),
+                    place: place.clone(),
                 });
-                let outcome =
-                    execute(&runner, &handle, &connection, &source, params, max_pixels).await;
+                let outcome = execute(
+                    &runner,
+                    &handle,
+                    &connection,
+                    &source,
+                    params,
+                    max_pixels,
+                    place.as_ref(),
+                )
+                .await
+                .map(|mut result| {
+                    result.place = place;
+                    result
+                });
                 finish(&handle, outcome, started, connection).await;
             }
             Job::Resume {
@@ -341,6 +373,7 @@ async fn finish(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn execute(
     runner: &Runner,
     handle: &RunHandle,
@@ -348,9 +381,25 @@ async fn execute(
     source: &Source,
     mut params: EditParams,
     max_pixels: u64,
+    place: Option<&Place>,
 ) -> Result<RunResult, Failure> {
     let transport = runner.net.transport();
+    // The jobs of one press that edit the same image upload it once.
+    let shared = place.map(|p| format!("{}|{}|{max_pixels}", p.batch, source.preview_url));
+    let mut first = None;
+    let mut uploaded = None;
+    if let (Origin::File { .. }, Some(key)) = (&source.origin, &shared) {
+        match runner.uploads.join(key).await {
+            Joined::Uploaded(path) => {
+                handle.emit(RunEvent::Uploaded(path.clone()));
+                uploaded = Some(path);
+            }
+            Joined::First(settle) => first = Some(settle),
+            Joined::Alone => {}
+        }
+    }
     params.image_url = match &source.origin {
+        Origin::File { .. } if uploaded.is_some() => uploaded.unwrap_or_default(),
         Origin::File { file, prepared, .. } => {
             // Prepared when it was chosen, unless the upload limit changed since.
             let prepared = match prepared.as_ref().filter(|p| p.max_pixels == max_pixels) {
@@ -367,7 +416,11 @@ async fn execute(
                 blob: prepared.blob,
                 file_name: prepared.file_name,
             };
-            let path = upload_with_retries(&*transport, handle, connection, upload).await?;
+            let path = upload_with_retries(&*transport, handle, connection, upload).await;
+            if let (Some(settle), Some(key)) = (first.take(), &shared) {
+                runner.uploads.settle(key, settle, path.as_ref().ok());
+            }
+            let path = path?;
             handle.emit(RunEvent::Uploaded(path.clone()));
             path
         }
@@ -443,6 +496,7 @@ fn to_result_without_record(
             expires_at: edit.expires_at,
             before_url: before_url.to_owned(),
             record: None,
+            place: None,
         }),
         // Following a record ends only on a definite answer; an unfinished one here has
         // nothing to follow, and may still run and bill.
@@ -488,6 +542,68 @@ async fn load_image(url: &str) -> Option<(u32, u32)> {
         .await
         .ok()?;
     Some((image.natural_width(), image.natural_height()))
+}
+
+/// Uploads of one image shared by the jobs of a press that edit it.
+#[derive(Clone, Default)]
+struct SharedUploads(Rc<RefCell<HashMap<String, SharedUpload>>>);
+
+enum SharedUpload {
+    /// Under way: settles with the asset path, or null when it failed.
+    Pending(js_sys::Promise),
+    Done(String),
+}
+
+/// What a job finds when it joins the uploads of its press.
+enum Joined {
+    /// Another job uploaded the image: its path.
+    Uploaded(String),
+    /// This job uploads it, and settles it for the others with the function.
+    First(js_sys::Function),
+    /// The other job's upload failed: this one tries on its own.
+    Alone,
+}
+
+impl SharedUploads {
+    async fn join(&self, key: &str) -> Joined {
+        let pending = match self.0.borrow().get(key) {
+            Some(SharedUpload::Done(path)) => return Joined::Uploaded(path.clone()),
+            Some(SharedUpload::Pending(promise)) => Some(promise.clone()),
+            None => None,
+        };
+        if let Some(promise) = pending {
+            let settled = wasm_bindgen_futures::JsFuture::from(promise).await;
+            return match settled.ok().and_then(|v| v.as_string()) {
+                Some(path) => Joined::Uploaded(path),
+                None => Joined::Alone,
+            };
+        }
+        let mut settle = None;
+        let promise = js_sys::Promise::new(&mut |resolve, _reject| settle = Some(resolve));
+        let Some(settle) = settle else {
+            return Joined::Alone;
+        };
+        self.0
+            .borrow_mut()
+            .insert(key.to_owned(), SharedUpload::Pending(promise));
+        Joined::First(settle)
+    }
+
+    fn settle(&self, key: &str, settle: js_sys::Function, path: Option<&String>) {
+        let value = match path {
+            Some(path) => {
+                self.0
+                    .borrow_mut()
+                    .insert(key.to_owned(), SharedUpload::Done(path.clone()));
+                wasm_bindgen::JsValue::from_str(path)
+            }
+            None => {
+                self.0.borrow_mut().remove(key);
+                wasm_bindgen::JsValue::NULL
+            }
+        };
+        let _ = settle.call1(&wasm_bindgen::JsValue::NULL, &value);
+    }
 }
 
 /// The browser's clock and state, for following a record.

@@ -189,6 +189,35 @@ impl Session {
             .expect("choose the file");
     }
 
+    /// Picks several files at once through the intake's file input.
+    pub async fn choose_files(&self, paths: &[PathBuf]) {
+        let input = self
+            .browser
+            .find(Locator::Css("[data-testid='file-input']"))
+            .await
+            .expect("the file input");
+        let list: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        // WebDriver takes several files as one text, a path a line.
+        input
+            .send_keys(&list.join("\n"))
+            .await
+            .expect("choose the files");
+    }
+
+    /// Asynchronous edits at the provider now, and the most there were at once.
+    pub async fn concurrency(&self) -> (u64, u64) {
+        let answer: serde_json::Value = self
+            .simulator(reqwest::Method::GET, "__simulator/concurrency", None)
+            .await
+            .json()
+            .await
+            .expect("the simulator's concurrency");
+        (
+            answer["now"].as_u64().unwrap_or_default(),
+            answer["max"].as_u64().unwrap_or_default(),
+        )
+    }
+
     /// Waits until the browser has finished saving a download, and returns its name and
     /// bytes. Chromium writes a hidden temporary file, then `*.crdownload`, until the file
     /// is complete under its own name.

@@ -83,6 +83,8 @@ pub struct SuccessRecord {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
+    /// A job of a press waiting for its turn; a page that starts puts it back in its queue.
+    Queued,
     Running,
     /// The provider named the edit's record (`RunRecord::record`) and is working on it: a
     /// page that starts finds it here and follows it again.
@@ -104,6 +106,7 @@ impl Outcome {
     /// One word for the list.
     pub fn label(&self) -> &'static str {
         match self {
+            Outcome::Queued => "queued",
             Outcome::Running => "running",
             Outcome::Submitted => "editing",
             Outcome::Succeeded(_) => "done",
@@ -138,6 +141,18 @@ pub struct RunRecord {
     /// Unix milliseconds when the provider named the record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub submitted_at: Option<f64>,
+    /// Where the run stood among the jobs of its press (its variations, or the images of a
+    /// batch): its siblings share `batch`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place: Option<Place>,
+}
+
+/// Where a job stands among the jobs of one press: `index` of `of`, all sharing `batch`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Place {
+    pub batch: String,
+    pub index: usize,
+    pub of: usize,
 }
 
 impl RunRecord {
@@ -343,6 +358,29 @@ pub fn run_numbers(runs: &[RunRecord]) -> HashMap<String, usize> {
 /// How many edits lie between a run and the original image: 0 for an edit of a fresh image,
 /// 1 for an edit of its result, and so on. A parent that is gone, or a loop in imported
 /// data, ends the count.
+/// The runs of a list (newest first) with the jobs of one press together, in their order,
+/// where the press's newest run stands.
+pub fn with_siblings_together(runs: &[RunRecord]) -> Vec<&RunRecord> {
+    let mut ordered: Vec<&RunRecord> = Vec::with_capacity(runs.len());
+    let mut placed = std::collections::HashSet::new();
+    for run in runs {
+        let Some(place) = &run.place else {
+            ordered.push(run);
+            continue;
+        };
+        if !placed.insert(place.batch.as_str()) {
+            continue;
+        }
+        let mut siblings: Vec<&RunRecord> = runs
+            .iter()
+            .filter(|r| r.place.as_ref().is_some_and(|p| p.batch == place.batch))
+            .collect();
+        siblings.sort_by_key(|r| r.place.as_ref().map_or(0, |p| p.index));
+        ordered.extend(siblings);
+    }
+    ordered
+}
+
 pub fn branch_depth(runs: &[RunRecord], id: &str) -> usize {
     let parents: HashMap<&str, &str> = runs
         .iter()
@@ -427,6 +465,7 @@ mod tests {
             }),
             record: None,
             submitted_at: None,
+            place: None,
         }
     }
 
@@ -562,6 +601,34 @@ mod tests {
         }])
         .unwrap();
         assert_eq!(read_bundle(&bad_ids), Ok(Bundle::default()));
+    }
+
+    #[test]
+    fn the_jobs_of_one_press_are_listed_together_in_order() {
+        let place = |index| {
+            Some(Place {
+                batch: "p".into(),
+                index,
+                of: 3,
+            })
+        };
+        let job = |id: &str, at: f64, index| RunRecord {
+            place: place(index),
+            ..record(id, at, None)
+        };
+        // Newest first, as the store lists them: the press's jobs interleaved with others.
+        let runs = vec![
+            job("j2", 50.0, 2),
+            record("lone", 40.0, None),
+            job("j0", 30.0, 0),
+            job("j1", 20.0, 1),
+            record("old", 10.0, None),
+        ];
+        let ids: Vec<&str> = with_siblings_together(&runs)
+            .iter()
+            .map(|r| r.id.as_str())
+            .collect();
+        assert_eq!(ids, ["j0", "j1", "j2", "lone", "old"]);
     }
 
     #[test]

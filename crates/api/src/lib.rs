@@ -15,6 +15,7 @@
 //! - [`zip`]: the stored zip the bundle is written in, and CRC-32.
 //! - [`json`]: JSON values read without serde (the page reads JSON with the browser).
 
+pub mod batch;
 pub mod history;
 pub mod image_recipe;
 pub mod intake;

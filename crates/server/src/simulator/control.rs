@@ -108,6 +108,7 @@ pub fn routes() -> Router<Arc<Simulator>> {
         .route("/__simulator/reply", post(arm_reply))
         .route("/__simulator/poll-fault", post(arm_poll))
         .route("/__simulator/finished", get(finished))
+        .route("/__simulator/concurrency", get(concurrency))
         .route("/__simulator/release", post(release))
         .route("/__simulator/held", get(held))
         .route("/__simulator/requests", get(requests).delete(clear))
@@ -218,6 +219,12 @@ async fn arm_reply(
     let status = reply.status;
     simulator.faults.arm_reply(reply);
     Json(json!({"armed": "reply", "status": status})).into_response()
+}
+
+/// Asynchronous edits at work now, and the most there were at once.
+async fn concurrency(State(simulator): State<Arc<Simulator>>) -> Json<serde_json::Value> {
+    let (now, most) = simulator.book.concurrency();
+    Json(json!({"now": now, "max": most}))
 }
 
 async fn release(State(simulator): State<Arc<Simulator>>) -> Json<serde_json::Value> {

@@ -22,6 +22,9 @@ pub struct RecordBook {
     entries: Mutex<HashMap<String, Entry>>,
     keep: Duration,
     finished: watch::Sender<u64>,
+    /// Records accepted and not yet finished, now and at most so far: what a test reads to
+    /// check how many edits a client keeps at the provider at once.
+    working: Mutex<(u64, u64)>,
 }
 
 impl RecordBook {
@@ -30,6 +33,7 @@ impl RecordBook {
             entries: Mutex::new(HashMap::new()),
             keep,
             finished: watch::Sender::new(0),
+            working: Mutex::new((0, 0)),
         }
     }
 
@@ -58,12 +62,30 @@ impl RecordBook {
     /// A record accepted and not yet done.
     pub fn accept(&self, uuid: &str, body: Value) {
         self.put(uuid, body);
+        let mut working = self.working();
+        working.0 += 1;
+        working.1 = working.1.max(working.0);
+    }
+
+    fn working(&self) -> std::sync::MutexGuard<'_, (u64, u64)> {
+        self.working
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Records at work now, and the most that were at once.
+    pub fn concurrency(&self) -> (u64, u64) {
+        *self.working()
     }
 
     /// The record's final state. A record forgotten meanwhile (it vanished) stays gone.
     pub fn finish(&self, uuid: &str, body: Value) {
         if self.entries().contains_key(uuid) {
             self.put(uuid, body);
+        }
+        {
+            let mut working = self.working();
+            working.0 = working.0.saturating_sub(1);
         }
         self.finished.send_modify(|count| *count += 1);
     }
@@ -112,6 +134,7 @@ mod tests {
         tokio::time::advance(Duration::from_secs(11)).await;
         assert_eq!(book.get("a"), None);
         assert_eq!(book.finished(), 1);
+        assert_eq!(book.concurrency(), (0, 1));
     }
 
     #[tokio::test]
