@@ -328,8 +328,13 @@ impl Store {
 
     /// Every saved form as `(tab, json)`.
     pub async fn forms(&self) -> Result<Vec<(String, String)>, HistoryError> {
-        let tx = self.db.transaction(FORMS).build().map_err(read_error)?;
-        let store = tx.object_store(FORMS).map_err(read_error)?;
+        self.texts(FORMS).await
+    }
+
+    /// Every `(key, text)` of a store whose keys and values are strings.
+    async fn texts(&self, name: &str) -> Result<Vec<(String, String)>, HistoryError> {
+        let tx = self.db.transaction(name).build().map_err(read_error)?;
+        let store = tx.object_store(name).map_err(read_error)?;
         let keys = store
             .get_all_keys::<String>()
             .primitive()
@@ -445,23 +450,10 @@ impl Store {
     /// The edits kept under keys that start with `prefix`, as `(key, record)`; one that
     /// cannot be read is skipped.
     pub async fn in_flight(&self, prefix: &str) -> Result<Vec<(String, RunRecord)>, HistoryError> {
-        let tx = self.db.transaction(INFLIGHT).build().map_err(read_error)?;
-        let store = tx.object_store(INFLIGHT).map_err(read_error)?;
-        let keys = store
-            .get_all_keys::<String>()
-            .primitive()
-            .map_err(read_error)?
-            .await
-            .map_err(read_error)?;
-        let values = store
-            .get_all::<String>()
-            .primitive()
-            .map_err(read_error)?
-            .await
-            .map_err(read_error)?;
-        Ok(keys
-            .zip(values)
-            .filter_map(|(key, value)| Some((key.ok()?, value.ok()?)))
+        Ok(self
+            .texts(INFLIGHT)
+            .await?
+            .into_iter()
             .filter(|(key, _)| key.starts_with(prefix))
             .filter_map(|(key, json)| Some((key, serde_json::from_str(&json).ok()?)))
             .collect())

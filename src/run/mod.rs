@@ -149,16 +149,6 @@ pub enum RunEvent {
     },
 }
 
-impl RunEvent {
-    /// The record the event concerns, when the provider has named one.
-    pub fn record(&self) -> Option<&RecordId> {
-        match self {
-            RunEvent::Submitted(resume) => Some(&resume.record),
-            _ => None,
-        }
-    }
-}
-
 pub type Listener = Rc<dyn Fn(&str, &RunEvent)>;
 
 /// Who hears a runner's events: each listener gets every event of every run, in order.
