@@ -76,6 +76,7 @@ fn record(id: &str, prompt: &str) -> RunRecord {
         record: None,
         submitted_at: None,
         place: None,
+        queued_by: None,
     }
 }
 

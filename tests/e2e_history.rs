@@ -454,6 +454,25 @@ async fn a_reload_with_jobs_in_flight_and_queued_gets_every_result_each_sent_onc
     .await;
     assert_eq!(session.edits_and_polls().await.0, 2);
 
+    // Another tab opened meanwhile follows the edits at the provider, but leaves the queued
+    // job to the tab that queued it: otherwise both would send it.
+    let first = session.browser.window().await.expect("this tab");
+    let second = session.browser.new_window(true).await.expect("a new tab");
+    session
+        .browser
+        .switch_to_window(second.handle)
+        .await
+        .expect("switch to the new tab");
+    session.open_editor().await;
+    session
+        .wait_for_text("phase", "Still editing (started")
+        .await;
+    session
+        .browser
+        .switch_to_window(first)
+        .await
+        .expect("back to the first tab");
+
     session.browser.refresh().await.expect("reload the page");
     session.wait_for_text("jobs-summary", "of 3 done").await;
     wait_xpath(

@@ -428,6 +428,9 @@ impl History {
         }
         let (mut record, blob) = new_record(id, source, params, connection);
         record.place = place.cloned();
+        if outcome == Outcome::Queued {
+            record.queued_by = Some(self.tab.get_value());
+        }
         record.outcome = outcome;
         if let Some(queued) = self
             .current
@@ -932,6 +935,7 @@ pub fn new_record(
         record: None,
         submitted_at: None,
         place: None,
+        queued_by: None,
     };
     (record, blob)
 }
@@ -1013,11 +1017,15 @@ crate::split::part! {
                 history.listen(&name);
                 history.refresh().await;
                 history.availability.set(Availability::On);
+                // Edits at the provider are followed by every tab (asking costs nothing
+                // twice); a queued job is started only by the tab that queued it.
+                let own_tab = history.tab.get_value();
                 let submitted: Vec<RunRecord> = history.runs.with_untracked(|runs| {
                     runs.iter()
                         .filter(|r| {
                             (r.outcome == Outcome::Submitted && r.record.is_some())
-                                || r.outcome == Outcome::Queued
+                                || (r.outcome == Outcome::Queued
+                                    && r.queued_by.as_deref() == Some(own_tab.as_str()))
                         })
                         .cloned()
                         .collect()

@@ -25,7 +25,10 @@ fn local_time(unix_ms: f64) -> String {
 
 fn status_text(run: &RunRecord) -> &'static str {
     match run.outcome {
-        Outcome::Running if js_sys::Date::now() - run.started_at > INTERRUPTED_AFTER_MS => {
+        // A queued run outlives its tab only when that tab is gone.
+        Outcome::Running | Outcome::Queued
+            if js_sys::Date::now() - run.started_at > INTERRUPTED_AFTER_MS =>
+        {
             "interrupted"
         }
         _ => run.outcome.label(),

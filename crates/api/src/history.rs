@@ -145,6 +145,10 @@ pub struct RunRecord {
     /// batch): its siblings share `batch`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub place: Option<Place>,
+    /// The tab that queued the run, while it waits: only that tab (after a reload) starts
+    /// it, so two open tabs never both send it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queued_by: Option<String>,
 }
 
 /// Where a job stands among the jobs of one press: `index` of `of`, all sharing `batch`.
@@ -466,6 +470,7 @@ mod tests {
             record: None,
             submitted_at: None,
             place: None,
+            queued_by: None,
         }
     }
 
