@@ -73,6 +73,7 @@ fn record(id: &str, prompt: &str) -> RunRecord {
             credits: None,
             mime: Some("image/png".into()),
         }),
+        mask: None,
     }
 }
 

@@ -394,6 +394,7 @@ impl History {
                 mime: blob.as_ref().map(|b| b.type_()).filter(|t| !t.is_empty()),
             },
             outcome: Outcome::Running,
+            mask: None,
         };
         self.current.set_value(Some(Current {
             record,

@@ -127,6 +127,10 @@ pub struct RunRecord {
     pub params: EditParams,
     pub source: SourceRecord,
     pub outcome: Outcome,
+    /// The area the edit was allowed to change, when the person painted one; the result
+    /// is shown composited into the source through it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mask: Option<crate::mask::Mask>,
 }
 
 impl RunRecord {
@@ -414,6 +418,7 @@ mod tests {
                 }),
                 mime: Some("image/png".into()),
             }),
+            mask: None,
         }
     }
 
@@ -460,7 +465,16 @@ mod tests {
                 result: Some([PNG, b"result"].concat()),
             },
             BundledRun {
-                record: record(ID_B, 2000.0, Some(ID_A)),
+                // A painted area travels with its run.
+                record: RunRecord {
+                    mask: Some(crate::mask::Mask {
+                        width: 48,
+                        height: 32,
+                        feather: 6.0,
+                        marks: vec![crate::mask::Mark::Rect([1.0, 2.0, 20.0, 10.0])],
+                    }),
+                    ..record(ID_B, 2000.0, Some(ID_A))
+                },
                 source: None,
                 result: None,
             },
