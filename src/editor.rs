@@ -92,6 +92,8 @@ pub struct EditorState {
     cancel: StoredValue<Option<Cancel>, LocalStorage>,
     /// Records runs and keeps the form, when the app provides a history.
     pub history: Option<crate::history::History>,
+    /// Where the edit may change the image (src/mask.rs).
+    pub area: crate::mask::Area,
 }
 
 impl EditorState {
@@ -104,6 +106,7 @@ impl EditorState {
             result: RwSignal::new_local(None),
             cancel: StoredValue::new_local(None),
             history: None,
+            area: crate::mask::Area::new(),
         }
     }
 
@@ -309,6 +312,7 @@ impl RunJob {
         if let Some(history) = state.history.filter(|_| !cancel.is_cancelled()) {
             history.run_started(&source, &params_for(Some(&source), &params), &connection);
         }
+        state.area.run_started(&source, &params, state.history);
         let outcome = state
             .execute(
                 &*transport.transport(),
@@ -465,6 +469,7 @@ pub fn Editor(
     set_timeout(move || settings.restore(), std::time::Duration::ZERO);
     let mut state = EditorState::new(&config);
     state.history = use_context::<crate::history::History>();
+    provide_context(state.area);
     if let Some(history) = state.history {
         // After this render: the form is on screen before the history's part loads, and
         // the history keeps the form from then on.
@@ -627,6 +632,7 @@ pub fn Editor(
                         state.params.set(params);
                     })
                 />
+                {crate::mask::area_pane(state.area, state.source, state.params)}
                 <crate::recipes::Recipes
                     shipped=Signal::derive(move || config.with(|c| c.recipes.clone()))
                     own=Signal::derive(move || {
@@ -737,6 +743,9 @@ crate::split::part! {
         <crate::result::ResultView
             result=Signal::derive(move || state.result.get())
             on_edit_this=Callback::new(move |result: RunResult| {
+                if state.area.edit_composite(&result, |source| state.set_source(source)) {
+                    return;
+                }
                 if let Some(path) = result.asset_path.clone() {
                     state.set_source(Source {
                         name: "previous result".into(),

@@ -4,6 +4,7 @@
 mod app;
 pub mod code_view;
 pub mod compare;
+pub mod composite;
 pub mod config;
 pub mod editor;
 pub mod embed;
@@ -11,6 +12,7 @@ pub mod form;
 pub mod history;
 pub mod intake;
 pub mod json;
+pub mod mask;
 pub mod prepare;
 pub mod recipes;
 pub mod result;

@@ -170,45 +170,50 @@ async function composite({ original, result, mask, width, height, chunk }) {
     createImageBitmap(original),
     createImageBitmap(result),
   ]);
+  width = width || originalBitmap.width;
+  height = height || originalBitmap.height;
   // Opaque: the file needs no alpha channel, which makes it smaller and faster to write.
   const [out, outContext] = canvas2d(width, height, { alpha: false });
   outContext.imageSmoothingEnabled = true;
   outContext.imageSmoothingQuality = "high";
-  const painted = mask && mask.marks.length > 0;
-  if (!painted) {
-    outContext.drawImage(resultBitmap, 0, 0, width, height);
-  } else {
-    outContext.drawImage(originalBitmap, 0, 0, width, height);
+  let area = null;
+  let alpha = null;
+  let scale = 1;
+  if (mask && mask.marks.length > 0) {
     const work = width * height <= WORK_PIXELS ? WORK_PIXELS : FULL_SIZE_WORK_PIXELS;
-    const scale = Math.min(1, Math.sqrt(work / (width * height)));
+    scale = Math.min(1, Math.sqrt(work / (width * height)));
     const workWidth = Math.max(1, Math.round(width * scale));
     const workHeight = Math.max(1, Math.round(height * scale));
     const feather = Math.max(0, mask.feather) * (workWidth / mask.width);
     // Scaled up, a pixel of the alpha reaches one pixel beyond itself; two keep it inside.
     const margin = scale < 1 ? 2 : 0;
-    const alpha = areaAlpha(mask, workWidth, workHeight, feather, margin);
-    const area = bounds(alpha);
-    if (area) {
-      // Only the area's box is drawn twice: the cost follows what was painted, not the
-      // photo's size. Drawn through a translation rather than a source rectangle so each
-      // pixel is sampled exactly as drawing the whole image would.
-      const pad = 4;
-      const left = Math.max(0, Math.floor(area.left / scale) - pad);
-      const top = Math.max(0, Math.floor(area.top / scale) - pad);
-      const right = Math.min(width, Math.ceil(area.right / scale) + pad);
-      const bottom = Math.min(height, Math.ceil(area.bottom / scale) + pad);
-      const [layer, layerContext] = canvas2d(right - left, bottom - top);
-      layerContext.imageSmoothingEnabled = true;
-      layerContext.imageSmoothingQuality = "high";
-      layerContext.translate(-left, -top);
-      layerContext.drawImage(alpha, 0, 0, width, height);
-      layerContext.globalCompositeOperation = "source-in";
-      layerContext.drawImage(resultBitmap, 0, 0, width, height);
-      outContext.drawImage(layer, left, top);
-      layer.width = layer.height = 0;
-    }
-    alpha.width = alpha.height = 0;
+    alpha = areaAlpha(mask, workWidth, workHeight, feather, margin);
+    area = bounds(alpha);
   }
+  if (!area) {
+    // Nothing painted (or all of it erased): the whole image may change.
+    outContext.drawImage(resultBitmap, 0, 0, width, height);
+  } else {
+    outContext.drawImage(originalBitmap, 0, 0, width, height);
+    // Only the area's box is drawn twice: the cost follows what was painted, not the
+    // photo's size. Drawn through a translation rather than a source rectangle so each
+    // pixel is sampled exactly as drawing the whole image would.
+    const pad = 4;
+    const left = Math.max(0, Math.floor(area.left / scale) - pad);
+    const top = Math.max(0, Math.floor(area.top / scale) - pad);
+    const right = Math.min(width, Math.ceil(area.right / scale) + pad);
+    const bottom = Math.min(height, Math.ceil(area.bottom / scale) + pad);
+    const [layer, layerContext] = canvas2d(right - left, bottom - top);
+    layerContext.imageSmoothingEnabled = true;
+    layerContext.imageSmoothingQuality = "high";
+    layerContext.translate(-left, -top);
+    layerContext.drawImage(alpha, 0, 0, width, height);
+    layerContext.globalCompositeOperation = "source-in";
+    layerContext.drawImage(resultBitmap, 0, 0, width, height);
+    outContext.drawImage(layer, left, top);
+    layer.width = layer.height = 0;
+  }
+  if (alpha) alpha.width = alpha.height = 0;
   originalBitmap.close();
   resultBitmap.close();
   let blob = await out.convertToBlob({ type: "image/png" });

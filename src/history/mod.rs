@@ -6,6 +6,7 @@
 //! - [`store`]: the IndexedDB database, its schema and migration
 //! - [`panel`]: the list, a run's details, export, import and deletion
 
+mod areas;
 pub mod panel;
 pub mod store;
 

@@ -31,16 +31,14 @@ mod text;
 pub use text::format_number;
 pub mod zip;
 
-pub use image_recipe::{
-    ImageRecipe, RecipeFileError, png_recipe_chunk, read_recipe, write_recipe,
-};
-pub use mask::{KeyRect, Mark, Mask, Stroke};
+pub use image_recipe::{ImageRecipe, RecipeFileError, png_recipe_chunk, read_recipe, write_recipe};
 pub use intake::{
     DEFAULT_MAX_SOURCE_BYTES, DEFAULT_MAX_UPLOAD_PIXELS, ImageKind, IntakeError, check_source,
     download_file_name, fit_within, format_bytes, jpeg_orientation, jpeg_scaled_decode_size, sniff,
     stored_dimensions, upload_file_name, upright_dimensions,
 };
 pub use json::{Json, JsonError};
+pub use mask::{KeyRect, Mark, Mask, Stroke};
 pub use params::{
     ASSET_PATH_MAX_BYTES, AspectRatio, EditParams, Field, GUIDANCE, GUIDANCE_DECIMALS,
     IMAGE_URL_MAX_CHARS, ImageRef, OUTPUT_QUALITY, OutputFormat, PROMPT_MAX_CHARS, ParseError,

@@ -208,7 +208,15 @@ mod tests {
     #[test]
     fn keys_move_and_size_the_rectangle_within_the_image() {
         let start = KeyRect::centred(100, 50);
-        assert_eq!(start, KeyRect { x: 25.0, y: 12.5, width: 50.0, height: 25.0 });
+        assert_eq!(
+            start,
+            KeyRect {
+                x: 25.0,
+                y: 12.5,
+                width: 50.0,
+                height: 25.0
+            }
+        );
         let moved = start.after_key("ArrowRight", false, 100, 50).unwrap();
         assert_eq!((moved.x, moved.width), (27.0, 50.0));
         let sized = start.after_key("ArrowDown", true, 100, 50).unwrap();
