@@ -140,6 +140,19 @@ impl Area {
         self.size.set(None);
     }
 
+    /// Puts back the area a run was limited to, for an earlier result becoming the next
+    /// image (from the history): set before that image, which then keeps it.
+    pub fn restore(&self, mask: Option<Mask>) {
+        let Some(mask) = mask else {
+            return;
+        };
+        self.remember();
+        self.keep_next.set_value(true);
+        self.feather.set(mask.feather);
+        self.size.set(Some((mask.width, mask.height)));
+        self.marks.set(mask.marks);
+    }
+
     /// A run starts: what its result will be laid into. Hooked into the run by the editor.
     pub fn run_started(
         &self,

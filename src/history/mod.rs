@@ -570,6 +570,7 @@ impl History {
             preview_url: source.preview_url.clone(),
             blob,
         }));
+        state.area.restore(run.mask.clone());
         state.set_source(source);
     }
 
