@@ -75,7 +75,9 @@ async fn main() {
     let mut figures = Vec::with_capacity(runs);
     for _ in 0..runs {
         session.click("download-full-size").await;
-        session.wait_for_text("full-size-notice", "Saved the full size").await;
+        session
+            .wait_for_text("full-size-notice", "Saved the full size")
+            .await;
         let (name, bytes) = session.downloaded_file().await;
         let _ = std::fs::remove_file(session.downloads.path().join(&name));
         assert_eq!(images::dimensions(&bytes), (6000, 4000));

@@ -447,6 +447,7 @@ pub fn AreaResult(shown: Shown, recipe: ImageRecipe) -> impl IntoView {
     let sentence = shown
         .applied
         .with_value(|a| full_size_sentence(a.as_ref(), painted));
+    let sentence_id = crate::result::unique_id("full-size-sentence");
     let on_full_size = move |_| {
         if busy.get_untracked() {
             return;
@@ -523,13 +524,13 @@ pub fn AreaResult(shown: Shown, recipe: ImageRecipe) -> impl IntoView {
                 type="button"
                 class="fe-button"
                 data-testid="download-full-size"
-                aria-describedby="full-size-sentence"
+                aria-describedby=sentence_id.clone()
                 disabled=move || busy.get() || shown.state.with(|s| *s == State::Working)
                 on:click=on_full_size
             >
                 "Download full size"
             </button>
-            <p class="result-hint" id="full-size-sentence" data-testid="full-size-sentence">{sentence}</p>
+            <p class="result-hint" id=sentence_id data-testid="full-size-sentence">{sentence}</p>
             <p
                 class="result-notice"
                 class:result-notice-problem=move || notice.get().is_some_and(|n| n.1)

@@ -320,6 +320,7 @@ pub fn AreaPanel(
     let drawing = StoredValue::new(None::<(i32, Mark)>);
     let keys = RwSignal::new(None::<KeyRect>);
     let allowed = Memo::new(move |_| params.with(Area::allowed));
+    let keys_id = crate::result::unique_id("area-keys");
     let preview = Memo::new(move |_| source.with(|s| s.as_ref().map(|s| s.preview_url.clone())));
     Effect::new(move |_| area.source_changed(preview.get()));
     // Redrawn whenever the marks, the canvas's size or the keyboard's rectangle change.
@@ -485,7 +486,7 @@ pub fn AreaPanel(
                     tabindex=move || if allowed.get() { "0" } else { "-1" }
                     role="img"
                     aria-label="Area to change"
-                    aria-describedby="area-keys"
+                    aria-describedby=keys_id.clone()
                     on:pointerdown=on_pointerdown
                     on:pointermove=on_pointermove
                     on:pointerup=on_pointerup
@@ -494,7 +495,7 @@ pub fn AreaPanel(
                     on:blur=move |_| keys.set(None)
                 ></canvas>
             </div>
-            <p class="area-keys" id="area-keys">
+            <p class="area-keys" id=keys_id>
                 "With the keyboard: focus the image, move the rectangle with the arrow keys, size it with Shift and the arrow keys, and press Enter to add it to the area."
             </p>
             <div class="area-controls">

@@ -33,23 +33,36 @@ async fn a_painted_area_keeps_the_photo_at_full_size_and_travels_with_the_histor
 
     // Paint by keys: the rectangle starts centred on half the image; Enter adds it.
     let canvas = session.by_test_id("area-canvas").await;
-    canvas.send_keys(&Key::Enter.to_string()).await.expect("press Enter on the brush");
-    session.wait_for_text("area-status", "Only the painted area").await;
+    canvas
+        .send_keys(&Key::Enter.to_string())
+        .await
+        .expect("press Enter on the brush");
+    session
+        .wait_for_text("area-status", "Only the painted area")
+        .await;
 
     let prompt = "Add the text \"SALE\"";
     session.fill("field-prompt", prompt).await;
     session.click("run").await;
     session.wait_for_text("phase", "Done").await;
     session
-        .wait_for_text("composite-status", "Outside the painted area this is the original")
+        .wait_for_text(
+            "composite-status",
+            "Outside the painted area this is the original",
+        )
         .await;
     session
-        .wait_for_text("full-size-sentence", "its own pixels outside the painted area")
+        .wait_for_text(
+            "full-size-sentence",
+            "its own pixels outside the painted area",
+        )
         .await;
     session.screenshot("area-composite").await;
 
     session.click("download-full-size").await;
-    session.wait_for_text("full-size-notice", "Saved the full size").await;
+    session
+        .wait_for_text("full-size-notice", "Saved the full size")
+        .await;
     let (name, bytes) = session.downloaded_file().await;
     assert!(name.ends_with("-full-size.png"), "{name}");
     std::fs::remove_file(session.downloads.path().join(&name)).expect("remove the download");
@@ -59,7 +72,9 @@ async fn a_painted_area_keeps_the_photo_at_full_size_and_travels_with_the_histor
 
     let written = image::load_from_memory(&bytes).expect("a PNG").to_rgb8();
     assert_eq!(written.dimensions(), (width, height));
-    let original = image::load_from_memory(&photo).expect("the photo").to_rgb8();
+    let original = image::load_from_memory(&photo)
+        .expect("the photo")
+        .to_rgb8();
     // The area: the middle half of the image, as painted on the upload and scaled up.
     let inside = |x: u32, y: u32| {
         x + EDGE_MARGIN >= width / 4
@@ -79,7 +94,10 @@ async fn a_painted_area_keeps_the_photo_at_full_size_and_travels_with_the_histor
         }
         compared += 1;
     }
-    assert!(compared > 10_000_000, "most of the photo is outside the area");
+    assert!(
+        compared > 10_000_000,
+        "most of the photo is outside the area"
+    );
     assert!(
         worst <= JPEG_TOLERANCE,
         "outside the area the photo's own pixels, within {JPEG_TOLERANCE}: off by {worst}"
@@ -98,7 +116,9 @@ async fn a_painted_area_keeps_the_photo_at_full_size_and_travels_with_the_histor
     assert!(matches!(mask.marks.as_slice(), [Mark::Rect(_)]), "{mask:?}");
     let bundle = images::write(dir.path(), "history.zip", &exported);
     session.click("history-delete-all").await;
-    session.wait_for_text("history-confirm", "Delete all 1 runs").await;
+    session
+        .wait_for_text("history-confirm", "Delete all 1 runs")
+        .await;
     session.click("history-confirm-delete").await;
     session.wait_for_test_id("history-empty").await;
     session
@@ -107,7 +127,9 @@ async fn a_painted_area_keeps_the_photo_at_full_size_and_travels_with_the_histor
         .send_keys(&bundle.display().to_string())
         .await
         .expect("choose the export");
-    session.wait_for_text("history-message", "Imported 1 runs").await;
+    session
+        .wait_for_text("history-message", "Imported 1 runs")
+        .await;
     session.click("history-export").await;
     let (_, again) = session.downloaded_file().await;
     assert_eq!(area_of(&again), mask);
