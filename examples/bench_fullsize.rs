@@ -6,7 +6,7 @@
 //! encoding), shown on the notice as `data-ms`. Not a test: it reports, it does not judge.
 //!
 //! ```text
-//! cargo run --release --features e2e --example bench_fullsize -- [--runs 5]
+//! cargo run --features e2e --example bench_fullsize -- [--runs 5]
 //! ```
 
 #[path = "../tests/support/mod.rs"]

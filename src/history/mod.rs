@@ -523,7 +523,7 @@ impl History {
         let Some(success) = run.success() else {
             return;
         };
-        let blob = self.image(&run.id, Slot::Result).await;
+        let blob = self.shown_image(&run.id, Slot::Result).await;
         let expired = success
             .expires_at
             .is_some_and(|at| (now_ms() / 1000.0) as i64 >= at);
@@ -531,7 +531,8 @@ impl History {
         let source = match (&blob, &success.asset_path) {
             // The link has expired (and the provider may have let the file go), or there is
             // no path: upload the kept bytes again.
-            (Some(blob), path) if expired || path.is_none() => {
+            // Limited to an area: the composite exists only here.
+            (Some(blob), path) if expired || path.is_none() || run.mask.is_some() => {
                 // No limit known here: kept as it is, and prepared for the limit at run time.
                 match crate::intake::source_from_blob(blob.clone(), name, u64::MAX, u64::MAX).await
                 {
