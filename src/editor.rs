@@ -88,6 +88,8 @@ pub struct EditorState {
     queue: StoredValue<Option<Queue>, LocalStorage>,
     /// Records runs and keeps the form, when the app provides a history.
     pub history: Option<crate::history::History>,
+    /// Where the edit may change the image (src/mask.rs).
+    pub area: crate::mask::Area,
 }
 
 impl EditorState {
@@ -107,6 +109,7 @@ impl EditorState {
             current: RwSignal::new(None),
             queue: StoredValue::new_local(None),
             history: None,
+            area: crate::mask::Area::new(),
         }
     }
 
@@ -117,6 +120,7 @@ impl EditorState {
             params: self.params,
             seed_locked: self.seed_locked,
             phase: self.phase,
+            area: self.area,
         }
     }
 
@@ -277,6 +281,7 @@ impl EditorState {
             self.phase.set(Phase::Failed(Failure::invalid(&problems)));
             return;
         }
+        let source_shown = source.clone();
         let sources = self.batch.with_untracked(|batch| {
             if batch.len() > 1 {
                 batch.clone()
@@ -312,6 +317,9 @@ impl EditorState {
         self.resumable.set(None);
         self.shown.set(None);
         let ids = queue.push(jobs, connection, max_pixels);
+        // The area painted applies to the jobs of this press.
+        self.area
+            .run_started(&source_shown, &params, self.history, &ids);
         // The first job's own events come in later tasks; one that waits says so now.
         if ids.first().is_some_and(|id| queue.is_waiting(id)) {
             self.phase.set(Phase::Queued);
@@ -518,6 +526,7 @@ pub fn Editor(
     let queue = Queue::new(runner.clone(), config.max_in_flight as usize);
     state.queue.set_value(Some(queue));
     let limits = (config.max_source_bytes, config.max_upload_pixels);
+    provide_context(state.area);
     if let Some(history) = state.history {
         history.keep_runs(runner.events(), transport.clone());
         // After this render: the form is on screen before the history's part loads, and
@@ -730,6 +739,7 @@ pub fn Editor(
                         state.params.set(params);
                     })
                 />
+                {crate::mask::area_pane(state.area, state.source, state.params)}
                 <crate::recipes::Recipes
                     shipped=Signal::derive(move || config.with(|c| c.recipes.clone()))
                     own=Signal::derive(move || {
@@ -1036,6 +1046,9 @@ crate::split::part! {
         <crate::result::ResultView
             result=Signal::derive(move || state.result.get())
             on_edit_this=Callback::new(move |result: RunResult| {
+                if state.area.edit_composite(&result, |source| state.set_source(source)) {
+                    return;
+                }
                 if let Some(path) = result.asset_path.clone() {
                     state.set_source(Source {
                         name: "previous result".into(),

@@ -18,6 +18,8 @@ pub struct FormState {
     pub params: RwSignal<EditParams>,
     pub seed_locked: RwSignal<bool>,
     pub phase: RwSignal<Phase, LocalStorage>,
+    /// Where the edit may change the image.
+    pub area: crate::mask::Area,
 }
 
 impl FormState {

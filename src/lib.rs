@@ -4,6 +4,7 @@
 mod app;
 pub mod code_view;
 pub mod compare;
+pub mod composite;
 pub mod config;
 pub mod editor;
 pub mod embed;
@@ -12,6 +13,7 @@ pub mod history;
 pub mod intake;
 pub mod jobs;
 pub mod json;
+pub mod mask;
 pub mod prepare;
 pub mod recipes;
 pub mod result;

@@ -222,6 +222,8 @@ fn ResultPanel(
     let seed = result.seed.or(prompt.seed);
     let known_size = result.dimensions;
     let display_url = result.display_url.clone();
+    // The result laid into the source through the painted area (src/composite.rs).
+    let shown = crate::composite::Shown::new(&result, network.clone());
 
     let recipe = ImageRecipe {
         prompt: prompt.prompt.clone(),
@@ -231,12 +233,17 @@ fn ResultPanel(
         parent: Some(prompt.image_url.clone()),
         mask: false,
     };
+    let area_recipe = recipe.clone();
     let on_download = {
         let network = network.clone();
         let url = display_url.clone();
         let prompt = prompt.clone();
         move |_| {
-            let recipe = recipe.clone();
+            let composite = shown.composite();
+            let recipe = ImageRecipe {
+                mask: composite.is_some(),
+                ..recipe.clone()
+            };
             if busy.get_untracked() {
                 return;
             }
@@ -248,7 +255,10 @@ fn ResultPanel(
             let url = url.clone();
             let prompt = prompt.clone();
             spawn_local(async move {
-                let fetched = fetch_result(network.as_ref(), &url).await;
+                let fetched = match composite {
+                    Some(blob) => Ok(blob),
+                    None => fetch_result(network.as_ref(), &url).await,
+                };
                 let outcome = match fetched {
                     Ok(blob) => {
                         let format = format_of(&blob.type_(), prompt.output_format);
@@ -355,14 +365,14 @@ fn ResultPanel(
         .collect_view();
 
     let before_url = result.before_url.clone();
-    let after_url = display_url.clone();
+    let after_url = shown.after_url();
 
     view! {
         <section class="result" data-testid="result" aria-labelledby=labelled_by>
             <h2 class="result-heading" id=heading_id>"Result"</h2>
             <Compare
                 before_url=Signal::stored(before_url)
-                after_url=Signal::stored(after_url)
+                after_url=after_url
                 size=known_size
                 on_after_load=Callback::new(move |size| {
                     failed_to_load.set(false);
@@ -433,6 +443,7 @@ fn ResultPanel(
                     "Open in a new tab"
                 </a>
             </div>
+            <crate::composite::AreaResult shown recipe=area_recipe/>
             <p class="result-hint" id=retry_hint_id>
                 "Retry runs the same edit again and may cost credits again."
             </p>

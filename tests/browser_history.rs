@@ -77,6 +77,7 @@ fn record(id: &str, prompt: &str) -> RunRecord {
         submitted_at: None,
         place: None,
         queued_by: None,
+        mask: None,
     }
 }
 

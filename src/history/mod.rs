@@ -6,6 +6,7 @@
 //! - [`store`]: the IndexedDB database, its schema and migration
 //! - [`panel`]: the list, a run's details, export, import and deletion
 
+mod areas;
 pub mod inflight;
 pub mod panel;
 pub mod store;
@@ -432,12 +433,17 @@ impl History {
             record.queued_by = Some(self.tab.get_value());
         }
         record.outcome = outcome;
-        if let Some(queued) = self
+        // A job that waited keeps its place in the list, and the area it was limited to.
+        let before = self
             .current
-            .with_value(|current| current.get(id).map(|c| c.record.started_at))
-        {
-            // A job that waited keeps its place in the list.
-            record.started_at = queued;
+            .with_value(|current| current.get(id).map(|c| c.record.clone()))
+            .or_else(|| {
+                self.runs
+                    .with_untracked(|runs| runs.iter().find(|r| r.id == id).cloned())
+            });
+        if let Some(before) = before {
+            record.started_at = before.started_at;
+            record.mask = before.mask;
         }
         let asset_path = record.source.asset_path.clone();
         let branch = self.branch.get_value().filter(|b| {
@@ -611,7 +617,7 @@ impl History {
         let Some(success) = run.success() else {
             return;
         };
-        let blob = self.image(&run.id, Slot::Result).await;
+        let blob = self.shown_image(&run.id, Slot::Result).await;
         let expired = success
             .expires_at
             .is_some_and(|at| (now_ms() / 1000.0) as i64 >= at);
@@ -619,7 +625,8 @@ impl History {
         let source = match (&blob, &success.asset_path) {
             // The link has expired (and the provider may have let the file go), or there is
             // no path: upload the kept bytes again.
-            (Some(blob), path) if expired || path.is_none() => {
+            // Limited to an area: the composite exists only here.
+            (Some(blob), path) if expired || path.is_none() || run.mask.is_some() => {
                 // No limit known here: kept as it is, and prepared for the limit at run time.
                 match crate::intake::source_from_blob(blob.clone(), name, u64::MAX, u64::MAX).await
                 {
@@ -658,6 +665,7 @@ impl History {
             preview_url: source.preview_url.clone(),
             blob,
         }));
+        state.area.restore(run.mask.clone());
         state.set_source(source);
     }
 
@@ -936,6 +944,7 @@ pub fn new_record(
         submitted_at: None,
         place: None,
         queued_by: None,
+        mask: None,
     };
     (record, blob)
 }

@@ -80,7 +80,7 @@ fn stored_image(
     let url = RwSignal::new(None::<(String, bool)>);
     let made = StoredValue::new(None::<String>);
     spawn_local(async move {
-        match history.image(&id, slot).await {
+        match history.shown_image(&id, slot).await {
             Some(blob) => {
                 if let Ok(object_url) = web_sys::Url::create_object_url_with_blob(&blob) {
                     made.set_value(Some(object_url.clone()));

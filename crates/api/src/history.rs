@@ -149,6 +149,10 @@ pub struct RunRecord {
     /// it, so two open tabs never both send it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queued_by: Option<String>,
+    /// The area the edit was allowed to change, when the person painted one; the result
+    /// is shown composited into the source through it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mask: Option<crate::mask::Mask>,
 }
 
 /// Where a job stands among the jobs of one press: `index` of `of`, all sharing `batch`.
@@ -471,6 +475,7 @@ mod tests {
             submitted_at: None,
             place: None,
             queued_by: None,
+            mask: None,
         }
     }
 
@@ -530,7 +535,16 @@ mod tests {
                 result: Some([PNG, b"result"].concat()),
             },
             BundledRun {
-                record: record(ID_B, 2000.0, Some(ID_A)),
+                // A painted area travels with its run.
+                record: RunRecord {
+                    mask: Some(crate::mask::Mask {
+                        width: 48,
+                        height: 32,
+                        feather: 6.0,
+                        marks: vec![crate::mask::Mark::Rect([1.0, 2.0, 20.0, 10.0])],
+                    }),
+                    ..record(ID_B, 2000.0, Some(ID_A))
+                },
                 source: None,
                 result: None,
             },

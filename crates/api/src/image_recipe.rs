@@ -120,6 +120,22 @@ pub fn write_recipe(image: &[u8], recipe: &ImageRecipe) -> Result<Vec<u8>, Recip
     }
 }
 
+/// The PNG chunk that carries `recipe` (length, type, contents, CRC), for a writer that
+/// inserts it after IHDR itself: a full-size image is too large to copy just to add it.
+pub fn png_recipe_chunk(recipe: &ImageRecipe) -> Vec<u8> {
+    let json = serde_json::to_string(recipe).unwrap_or_default();
+    let contents = itxt_contents(&json);
+    let mut typed = ITXT.to_vec();
+    typed.extend_from_slice(&contents);
+    let mut chunk = u32::try_from(contents.len())
+        .unwrap_or(u32::MAX)
+        .to_be_bytes()
+        .to_vec();
+    chunk.extend_from_slice(&typed);
+    chunk.extend_from_slice(&crate::zip::crc32(&typed).to_be_bytes());
+    chunk
+}
+
 /// The recipe `image` carries, if it is a PNG or JPEG with flexedit's metadata intact.
 pub fn read_recipe(image: &[u8]) -> Option<ImageRecipe> {
     let bytes = Bytes::copy_from_slice(image);

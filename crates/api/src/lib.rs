@@ -9,6 +9,7 @@
 //! - [`response`]: the provider's answers, mapped to results and errors people understand.
 //! - [`intake`]: deciding about a source image before it is decoded and uploaded.
 //! - [`image_recipe`]: the recipe a result file carries inside it (PNG iTXt, JPEG XMP).
+//! - [`mask`]: the area an edit may change, as the person painted it.
 //! - [`recipe`]: named prompts and parameters, shipped by a deployment or saved by a person.
 //! - [`snippets`]: the same requests as cURL, JavaScript and Python.
 //! - [`history`]: what the history keeps of each run, and its export bundle.
@@ -20,6 +21,7 @@ pub mod history;
 pub mod image_recipe;
 pub mod intake;
 pub mod json;
+pub mod mask;
 pub mod params;
 pub mod recipe;
 pub mod record;
@@ -30,13 +32,14 @@ mod text;
 pub use text::format_number;
 pub mod zip;
 
-pub use image_recipe::{ImageRecipe, RecipeFileError, read_recipe, write_recipe};
+pub use image_recipe::{ImageRecipe, RecipeFileError, png_recipe_chunk, read_recipe, write_recipe};
 pub use intake::{
     DEFAULT_MAX_SOURCE_BYTES, DEFAULT_MAX_UPLOAD_PIXELS, ImageKind, IntakeError, check_source,
     download_file_name, fit_within, format_bytes, jpeg_orientation, jpeg_scaled_decode_size, sniff,
     stored_dimensions, upload_file_name, upright_dimensions,
 };
 pub use json::{Json, JsonError};
+pub use mask::{KeyRect, Mark, Mask, Stroke};
 pub use params::{
     ASSET_PATH_MAX_BYTES, AspectRatio, EditParams, Field, GUIDANCE, GUIDANCE_DECIMALS,
     IMAGE_URL_MAX_CHARS, ImageRef, OUTPUT_QUALITY, OutputFormat, PROMPT_MAX_CHARS, ParseError,

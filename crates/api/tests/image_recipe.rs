@@ -195,3 +195,15 @@ proptest! {
         let _ = read_recipe(&written[..end]);
     }
 }
+
+#[test]
+fn the_chunk_given_alone_is_the_one_write_recipe_inserts() {
+    let source = png();
+    let made = recipe("Change only the sign");
+    let chunk = flexedit_api::png_recipe_chunk(&made);
+    let mut spliced = source[..33].to_vec();
+    spliced.extend_from_slice(&chunk);
+    spliced.extend_from_slice(&source[33..]);
+    assert_eq!(spliced, write_recipe(&source, &made).unwrap());
+    assert_eq!(read_recipe(&spliced), Some(made));
+}

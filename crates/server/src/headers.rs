@@ -137,6 +137,8 @@ mod tests {
         let policy = page_policy(&config);
         assert!(policy.contains("script-src 'self' 'wasm-unsafe-eval';"));
         assert!(policy.contains("style-src 'self';"));
+        // The editor's compositing worker starts from a blob (src/composite.rs).
+        assert!(policy.contains("worker-src 'self' blob:;"));
         assert!(policy.contains("connect-src 'self' blob: data: https://api.1min.ai;"));
         assert!(policy.contains("frame-ancestors https://dash.example"));
         assert!(policy.contains("img-src 'self' data: blob: https://asset.1min.ai"));
