@@ -10,7 +10,8 @@ use flexedit_api::{
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::result::{copy_text, unique_id};
+use crate::page::unique_id;
+use crate::result::copy_text;
 
 /// How long "Copied" stays on the button.
 const COPIED_FOR: Duration = Duration::from_secs(2);

@@ -321,7 +321,7 @@ impl Shown {
                 Ok(made) => {
                     let result = shown.result.get_value();
                     if let Some(area) = shown.area {
-                        area.keep_composite(&result, made);
+                        area.keep_composite(&result, made.blob);
                         if let Some(composite) = area.composite_of(&result) {
                             shown.state.set(State::Ready(composite.url));
                         }
@@ -447,7 +447,7 @@ pub fn AreaResult(shown: Shown, recipe: ImageRecipe) -> impl IntoView {
     let sentence = shown
         .applied
         .with_value(|a| full_size_sentence(a.as_ref(), painted));
-    let sentence_id = crate::result::unique_id("full-size-sentence");
+    let sentence_id = crate::page::unique_id("full-size-sentence");
     let on_full_size = move |_| {
         if busy.get_untracked() {
             return;
@@ -473,7 +473,7 @@ pub fn AreaResult(shown: Shown, recipe: ImageRecipe) -> impl IntoView {
                         .replace(".png", "-full-size.png")
                     });
                     took.set(Some(js_sys::Date::now() - started));
-                    match crate::result::save_blob(&made.blob, &name) {
+                    match crate::page::save_blob(&made.blob, &name) {
                         Ok(()) => (format!("Saved the full size ({w} × {h} px) as {name}."), false),
                         Err(()) => (
                             "The browser would not save the file from the page. Try again, or use Download.".to_owned(),

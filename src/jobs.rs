@@ -347,7 +347,7 @@ pub async fn download_all(jobs: Vec<Job>, network: Option<crate::transport::Netw
     };
     let saved = crate::prepare::bytes_blob(&zip, "application/zip")
         .ok_or(())
-        .and_then(|blob| crate::result::save_blob(&blob, "flexedit-results.zip"));
+        .and_then(|blob| crate::page::save_blob(&blob, "flexedit-results.zip"));
     match (saved, missing) {
         (Err(()), _) => {
             "The browser refused the download. Try again, or save each result on its own.".into()

@@ -14,6 +14,7 @@ pub mod intake;
 pub mod jobs;
 pub mod json;
 pub mod mask;
+mod page;
 pub mod prepare;
 pub mod recipes;
 pub mod result;

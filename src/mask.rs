@@ -8,7 +8,6 @@ use flexedit_api::{AspectRatio, EditParams, KeyRect, Mark, Mask, Stroke};
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::composite::Made;
 use crate::run::RunResult;
 use crate::source::{Origin, Source};
 
@@ -178,15 +177,15 @@ impl Area {
         }));
     }
 
-    /// Keeps a composite made for `result`, releasing the one before.
-    pub fn keep_composite(&self, result: &RunResult, made: Made) {
-        let Ok(url) = web_sys::Url::create_object_url_with_blob(&made.blob) else {
+    /// Keeps the composite `blob` made for `result`, releasing the one before.
+    pub fn keep_composite(&self, result: &RunResult, blob: web_sys::Blob) {
+        let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
             return;
         };
         let old = self.composite.try_get_untracked().flatten();
         self.composite.set(Some(Composite {
             for_result: result.display_url.clone(),
-            blob: made.blob,
+            blob,
             url,
         }));
         if let Some(old) = old {
@@ -321,7 +320,7 @@ pub fn AreaPanel(
     let drawing = StoredValue::new(None::<(i32, Mark)>);
     let keys = RwSignal::new(None::<KeyRect>);
     let allowed = Memo::new(move |_| params.with(Area::allowed));
-    let keys_id = crate::result::unique_id("area-keys");
+    let keys_id = crate::page::unique_id("area-keys");
     let preview = Memo::new(move |_| source.with(|s| s.as_ref().map(|s| s.preview_url.clone())));
     Effect::new(move |_| area.source_changed(preview.get()));
     // Redrawn whenever the marks, the canvas's size or the keyboard's rectangle change.

@@ -199,7 +199,7 @@ fn own_actions(
             keeping.delete.run(name.clone());
         }
     };
-    let field_id = crate::result::unique_id("recipe-rename");
+    let field_id = crate::page::unique_id("recipe-rename");
     view! {
         <button
             type="button"

@@ -1,9 +1,6 @@
 //! The result panel: the edited image compared with its source, what produced it, and what
 //! the person can do next with it (save, copy, edit further, reuse the seed, retry).
 
-use std::cell::Cell;
-use std::time::Duration;
-
 use flexedit_api::{
     ApiError, Credits, ImageRecipe, OutputFormat, PromptObject, RecipeFileError, Stage,
     download_file_name, write_recipe,
@@ -15,16 +12,13 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::compare::Compare;
+use crate::page::{save_blob, unique_id};
 use crate::prepare::{blob_bytes, bytes_blob};
 use crate::run::RunResult;
 use crate::transport::Network;
 
 /// Shown for a parameter the request left out, so the provider chose.
 pub const PROVIDER_DEFAULT: &str = "provider default";
-
-/// How long an object URL handed to a download stays valid: long enough for the browser to
-/// start reading it, short enough not to hold the image in memory for the whole session.
-const DOWNLOAD_URL_LIFETIME: Duration = Duration::from_secs(60);
 
 /// The parameters that produced a result, in the form's order and with its plain names.
 pub fn parameter_facts(prompt: &PromptObject) -> Vec<(&'static str, String)> {
@@ -145,20 +139,6 @@ fn format_of(blob_type: &str, requested: Option<OutputFormat>) -> OutputFormat {
         "image/jpeg" | "image/jpg" => OutputFormat::Jpg,
         _ => requested.unwrap_or_default(),
     }
-}
-
-thread_local! {
-    static NEXT_ID: Cell<u32> = const { Cell::new(0) };
-}
-
-/// A page-unique id, so that several panels can point their labels at their own elements.
-pub(crate) fn unique_id(prefix: &str) -> String {
-    let n = NEXT_ID.with(|c| {
-        let n = c.get();
-        c.set(n.wrapping_add(1));
-        n
-    });
-    format!("{prefix}-{n}")
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -516,38 +496,6 @@ async fn with_recipe(
         },
         Err(err) => (blob, Some(err)),
     }
-}
-
-/// Saves through a temporary link, which is how a page hands a file to the browser's own
-/// download handling.
-pub(crate) fn save_blob(blob: &web_sys::Blob, name: &str) -> Result<(), ()> {
-    let object_url = web_sys::Url::create_object_url_with_blob(blob).map_err(|_| ())?;
-    let saved = click_download_link(&object_url, name);
-    set_timeout(
-        move || {
-            let _ = web_sys::Url::revoke_object_url(&object_url);
-        },
-        DOWNLOAD_URL_LIFETIME,
-    );
-    saved
-}
-
-fn click_download_link(href: &str, name: &str) -> Result<(), ()> {
-    let document = window().document().ok_or(())?;
-    let body = document.body().ok_or(())?;
-    let link: web_sys::HtmlAnchorElement = document
-        .create_element("a")
-        .map_err(|_| ())?
-        .dyn_into()
-        .map_err(|_| ())?;
-    link.set_href(href);
-    link.set_download(name);
-    link.set_hidden(true);
-    // In the document, so every browser follows the click.
-    body.append_child(&link).map_err(|_| ())?;
-    link.click();
-    link.remove();
-    Ok(())
 }
 
 /// The fallback when the page cannot get the bytes: the browser can still show the image

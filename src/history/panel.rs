@@ -140,7 +140,7 @@ pub fn HistoryPanel(history: History, state: FormState) -> impl IntoView {
                     );
                     let saved = bytes_blob(&zip, "application/zip")
                         .ok_or(())
-                        .and_then(|blob| crate::result::save_blob(&blob, &name));
+                        .and_then(|blob| crate::page::save_blob(&blob, &name));
                     match saved {
                         Ok(()) => history.message.set(Some(format!(
                             "Exported {count} runs ({}) as {name}.",
