@@ -237,3 +237,16 @@ fn the_async_body_is_what_the_page_sends() {
         r#"{"type":"IMAGE_EDITOR","model":"black-forest-labs/flux-2-flex","promptObject":{"imageUrl":"development/images/2025_12_04_18_10_29_882_cat.png","prompt":"Add the text SALE 50% OFF in bold red letters at the top","steps":30},"async":true}"#
     );
 }
+
+/// The case the property test once met: the provider's words keep their own end mark.
+#[test]
+fn a_refusal_ending_in_a_question_mark_is_a_whole_sentence() {
+    let EditOutcome::Failed(error) = parse_result_response(404, r#"{"code":"Is the key valid?"}"#)
+    else {
+        panic!("a 404 is a failure");
+    };
+    assert_eq!(
+        error.to_string(),
+        "The provider refused the request: Is the key valid?"
+    );
+}
