@@ -374,23 +374,28 @@ impl EditorState {
 }
 
 /// A kept run whose edit the provider was working on, ready to follow again.
-fn resumable(run: &RunRecord, before_url: String) -> Option<(Resume, Mode)> {
-    let record = RecordId::parse(run.record.as_deref()?).ok()?;
-    let request = run.params.validate().ok()?;
-    let mode = if run.mode == "direct" {
-        Mode::Direct
-    } else {
-        Mode::Proxy
-    };
-    Some((
-        Resume {
-            record,
-            submitted_ms: run.submitted_at.unwrap_or(run.started_at),
-            request,
-            before_url,
+fn resumable(run: &RunRecord, before_url: String) -> Option<Resume> {
+    Some(Resume {
+        record: RecordId::parse(run.record.as_deref()?).ok()?,
+        submitted_ms: run.submitted_at.unwrap_or(run.started_at),
+        request: run.params.validate().ok()?,
+        before_url,
+    })
+}
+
+/// Where a kept run's requests go: its own endpoint and mode (never the key, which the
+/// history does not keep), with the key the person has entered now.
+fn kept_connection(endpoint: &str, mode: &str, settings: Settings) -> Connection {
+    Connection {
+        endpoint: endpoint.to_owned(),
+        mode: if mode == "direct" {
+            Mode::Direct
+        } else {
+            Mode::Proxy
         },
-        mode,
-    ))
+        key: settings.connection().key,
+        request_id: None,
+    }
 }
 
 #[component]
@@ -864,16 +869,12 @@ fn resume_runs(state: EditorState, settings: Settings, mut runs: Vec<(RunRecord,
     runs.retain(|(run, _)| run.outcome == Outcome::Submitted);
     runs.sort_by(|a, b| a.0.started_at.total_cmp(&b.0.started_at));
     for (run, before_url) in runs {
-        let Some((resume, mode)) = resumable(&run, before_url) else {
+        let Some(resume) = resumable(&run, before_url) else {
             continue;
         };
-        let endpoint = run.endpoint.clone();
-        let connection: Rc<dyn Fn() -> Connection> = Rc::new(move || Connection {
-            endpoint: endpoint.clone(),
-            mode,
-            key: settings.connection().key,
-            request_id: None,
-        });
+        let (endpoint, mode) = (run.endpoint.clone(), run.mode.clone());
+        let connection: Rc<dyn Fn() -> Connection> =
+            Rc::new(move || kept_connection(&endpoint, &mode, settings));
         state.follow(run.id, resume, run.place, connection);
     }
 }
@@ -937,17 +938,7 @@ fn requeue_runs(
         let Some(place) = run.place.clone() else {
             continue;
         };
-        let mode = if run.mode == "direct" {
-            Mode::Direct
-        } else {
-            Mode::Proxy
-        };
-        let connection = Connection {
-            endpoint: run.endpoint.clone(),
-            mode,
-            key: settings.connection().key,
-            request_id: None,
-        };
+        let connection = kept_connection(&run.endpoint, &run.mode, settings);
         let spec = JobSpec {
             source,
             params: run.params.clone(),

@@ -36,15 +36,16 @@ async fn history_items(session: &Session, n: usize) -> Vec<Element> {
         .expect("the history items")
 }
 
+/// The history entry whose prompt is `prompt`, with `also` (further XPath predicates).
+fn item_xpath(prompt: &str, also: &str) -> String {
+    format!(
+        "//li[@data-testid='history-item']{also}[.//*[@data-testid='history-prompt'][normalize-space(.)='{prompt}']]"
+    )
+}
+
 /// The history entry whose prompt is `prompt`.
 async fn item_with_prompt(session: &Session, prompt: &str) -> Element {
-    wait_xpath(
-        session,
-        &format!(
-            "//li[@data-testid='history-item'][.//*[@data-testid='history-prompt'][normalize-space(.)='{prompt}']]"
-        ),
-    )
-    .await
+    wait_xpath(session, &item_xpath(prompt, "")).await
 }
 
 async fn run_edit(session: &Session, prompt: &str) {
@@ -55,7 +56,8 @@ async fn run_edit(session: &Session, prompt: &str) {
     wait_xpath(
         session,
         &format!(
-            "//li[@data-testid='history-item'][@data-status='done'][.//*[@data-testid='history-prompt'][normalize-space(.)='{prompt}']][.//img[@data-stored='true']]"
+            "{}[.//img[@data-stored='true']]",
+            item_xpath(prompt, "[@data-status='done']")
         ),
     )
     .await;
@@ -318,9 +320,7 @@ async fn a_second_tab_sees_new_runs_and_a_gone_result_still_shows_from_kept_byte
 async fn run_with_status(session: &Session, prompt: &str, status: &str) {
     wait_xpath(
         session,
-        &format!(
-            "//li[@data-testid='history-item'][@data-status='{status}'][.//*[@data-testid='history-prompt'][normalize-space(.)='{prompt}']]"
-        ),
+        &item_xpath(prompt, &format!("[@data-status='{status}']")),
     )
     .await;
 }

@@ -299,11 +299,25 @@ impl Store {
         json: &str,
         image: Option<Option<&web_sys::Blob>>,
     ) -> Result<(), HistoryError> {
-        let tx = self.writing(FORMS)?;
-        tx.object_store(FORMS)
+        self.put_with_image(FORMS, tab, json.to_owned(), &form_image_key(tab), image)
+            .await
+    }
+
+    /// Puts `text` under `key` in `store` and, in the same transaction, its image under
+    /// `image_key`: `None` keeps the stored one, `Some(None)` removes it.
+    async fn put_with_image(
+        &self,
+        store: &str,
+        key: &str,
+        text: String,
+        image_key: &str,
+        image: Option<Option<&web_sys::Blob>>,
+    ) -> Result<(), HistoryError> {
+        let tx = self.writing(store)?;
+        tx.object_store(store)
             .map_err(write_error)?
-            .put(json.to_owned())
-            .with_key(tab.to_owned())
+            .put(text)
+            .with_key(key.to_owned())
             .build()
             .map_err(write_error)?;
         let images = tx.object_store(IMAGES).map_err(write_error)?;
@@ -312,17 +326,38 @@ impl Store {
             Some(Some(blob)) => {
                 images
                     .put(JsValue::from(blob.clone()))
-                    .with_key(form_image_key(tab))
+                    .with_key(image_key.to_owned())
                     .build()
                     .map_err(write_error)?;
             }
             Some(None) => {
                 images
-                    .delete(form_image_key(tab))
+                    .delete(image_key.to_owned())
                     .build()
                     .map_err(write_error)?;
             }
         }
+        tx.commit().await.map_err(write_error)
+    }
+
+    /// Removes `key` from `store` and its image, in one transaction.
+    async fn delete_with_image(
+        &self,
+        store: &str,
+        key: &str,
+        image_key: &str,
+    ) -> Result<(), HistoryError> {
+        let tx = self.writing(store)?;
+        tx.object_store(store)
+            .map_err(write_error)?
+            .delete(key.to_owned())
+            .build()
+            .map_err(write_error)?;
+        tx.object_store(IMAGES)
+            .map_err(write_error)?
+            .delete(image_key.to_owned())
+            .build()
+            .map_err(write_error)?;
         tx.commit().await.map_err(write_error)
     }
 
@@ -357,18 +392,8 @@ impl Store {
 
     /// Removes another tab's saved form.
     pub async fn delete_form(&self, tab: &str) -> Result<(), HistoryError> {
-        let tx = self.writing(FORMS)?;
-        tx.object_store(FORMS)
-            .map_err(write_error)?
-            .delete(tab.to_owned())
-            .build()
-            .map_err(write_error)?;
-        tx.object_store(IMAGES)
-            .map_err(write_error)?
-            .delete(form_image_key(tab))
-            .build()
-            .map_err(write_error)?;
-        tx.commit().await.map_err(write_error)
+        self.delete_with_image(FORMS, tab, &form_image_key(tab))
+            .await
     }
 
     /// The person's recipes, by name. One that cannot be read is skipped, not fatal.
@@ -429,22 +454,15 @@ impl Store {
     ) -> Result<(), HistoryError> {
         let json = serde_json::to_string(record)
             .map_err(|_| HistoryError::Write("the run could not be encoded".into()))?;
-        let tx = self.writing(INFLIGHT)?;
-        tx.object_store(INFLIGHT)
-            .map_err(write_error)?
-            .put(json)
-            .with_key(key.to_owned())
-            .build()
-            .map_err(write_error)?;
-        if let Some(blob) = source {
-            tx.object_store(IMAGES)
-                .map_err(write_error)?
-                .put(JsValue::from(blob.clone()))
-                .with_key(in_flight_image_key(key))
-                .build()
-                .map_err(write_error)?;
-        }
-        tx.commit().await.map_err(write_error)
+        // The source is written the first time only; later writes keep it.
+        self.put_with_image(
+            INFLIGHT,
+            key,
+            json,
+            &in_flight_image_key(key),
+            source.map(Some),
+        )
+        .await
     }
 
     /// The edits kept under keys that start with `prefix`, as `(key, record)`; one that
@@ -461,18 +479,8 @@ impl Store {
 
     /// Forgets a kept edit and its source image.
     pub async fn delete_in_flight(&self, key: &str) -> Result<(), HistoryError> {
-        let tx = self.writing(INFLIGHT)?;
-        tx.object_store(INFLIGHT)
-            .map_err(write_error)?
-            .delete(key.to_owned())
-            .build()
-            .map_err(write_error)?;
-        tx.object_store(IMAGES)
-            .map_err(write_error)?
-            .delete(in_flight_image_key(key))
-            .build()
-            .map_err(write_error)?;
-        tx.commit().await.map_err(write_error)
+        self.delete_with_image(INFLIGHT, key, &in_flight_image_key(key))
+            .await
     }
 
     pub fn close(self) {
