@@ -250,7 +250,7 @@ async fn main() {
         .goto(&format!("{url}/"))
         .await
         .expect("open the page through the proxy");
-    session.wait_for_test_id("drop-zone").await;
+    session.wait_for_editor().await;
     let baseline = rss_kib(pid).unwrap_or(0);
     let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(baseline));
     let sampling = {

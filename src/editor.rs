@@ -13,6 +13,7 @@ use leptos::task::spawn_local;
 use crate::config::Config;
 use crate::form::{FormState, ParamsForm, random_seed};
 use crate::jobs::Job;
+use crate::page::IN_PAGE;
 use crate::run::{
     Failure, JobSpec, Phase, Place, Queue, Resume, RunEvent, RunResult, Runner, params_for,
 };
@@ -517,7 +518,9 @@ pub fn Editor(
 ) -> impl IntoView {
     let settings = Settings::new(&config);
     // Queued first: the saved settings are in place before any other task of the start.
-    set_timeout(move || settings.restore(), std::time::Duration::ZERO);
+    if IN_PAGE {
+        set_timeout(move || settings.restore(), std::time::Duration::ZERO);
+    }
     let mut state = EditorState::new(&config);
     state.history = use_context::<crate::history::History>();
     // A page that owns its tab stops asking about its edits while hidden; an embedded
@@ -532,7 +535,7 @@ pub fn Editor(
     state.queue.set_value(Some(queue));
     let limits = (config.max_source_bytes, config.max_upload_pixels);
     provide_context(state.area);
-    if let Some(history) = state.history {
+    if let Some(history) = state.history.filter(|_| IN_PAGE) {
         history.keep_runs(runner.events(), transport.clone());
         // After this render: the form is on screen before the history's part loads, and
         // the history keeps the form from then on.
@@ -560,7 +563,7 @@ pub fn Editor(
             move || history.start(form, resume),
             std::time::Duration::ZERO,
         );
-    } else if let Some(id) = in_flight.filter(|_| !page) {
+    } else if let Some(id) = in_flight.filter(|_| !page && IN_PAGE) {
         // An embedded editor keeps no history, but its edits at the provider are kept and
         // followed again after the host page reloads.
         let resume = Rc::new(move |runs| resume_runs(state, settings, runs));
@@ -574,13 +577,15 @@ pub fn Editor(
     // Also after this render: the parts that take an image in and run the edit load while
     // the person picks an image and fills in the form. A failed fetch is not lost: the
     // loader tries again when the code is called, and the caller reports it then.
-    set_timeout(
-        || {
-            spawn_local(async { _ = crate::prepare::preload().await });
-            spawn_local(crate::run::preload());
-        },
-        std::time::Duration::ZERO,
-    );
+    if IN_PAGE {
+        set_timeout(
+            || {
+                spawn_local(async { _ = crate::prepare::preload().await });
+                spawn_local(crate::run::preload());
+            },
+            std::time::Duration::ZERO,
+        );
+    }
     let connection = Signal::derive(move || settings.connection());
     provide_context(Network::new(transport.clone(), connection));
     let config = RwSignal::new_local(config);
@@ -646,19 +651,21 @@ pub fn Editor(
     };
 
     let ours = move |event: &web_sys::Event| is_ours(event, root.get_untracked().as_ref(), page);
-    let keys = window_event_listener(ev::keydown, move |event| {
-        if !ours(&event) {
-            return;
-        }
-        if event.key() == "Enter" && (event.ctrl_key() || event.meta_key()) {
-            event.prevent_default();
-            run();
-        } else if event.key() == "Escape" {
-            state.cancel_all();
-        }
+    let keys = IN_PAGE.then(|| {
+        window_event_listener(ev::keydown, move |event| {
+            if !ours(&event) {
+                return;
+            }
+            if event.key() == "Enter" && (event.ctrl_key() || event.meta_key()) {
+                event.prevent_default();
+                run();
+            } else if event.key() == "Escape" {
+                state.cancel_all();
+            }
+        })
     });
     // A file dropped beside the drop zone would otherwise replace the page with itself.
-    let drops = page.then(|| {
+    let drops = (page && IN_PAGE).then(|| {
         let guard = |event: ev::DragEvent| {
             if event
                 .data_transfer()
@@ -673,7 +680,9 @@ pub fn Editor(
         )
     });
     on_cleanup(move || {
-        keys.remove();
+        if let Some(keys) = keys {
+            keys.remove();
+        }
         if let Some((over, drop)) = drops {
             over.remove();
             drop.remove();
@@ -718,13 +727,17 @@ pub fn Editor(
         code_endpoint,
         code_mode,
     };
-    let output = Suspend::new(async move {
-        crate::split::next_task().await;
-        output_pane(output).await.unwrap_or_else(part_missing)
+    let output = IN_PAGE.then(|| {
+        Suspend::new(async move {
+            crate::split::next_task().await;
+            output_pane(output).await.unwrap_or_else(part_missing)
+        })
     });
-    let settings_panel = Suspend::new(async move {
-        crate::split::next_task().await;
-        settings_pane(settings).await.unwrap_or_else(part_missing)
+    let settings_panel = IN_PAGE.then(|| {
+        Suspend::new(async move {
+            crate::split::next_task().await;
+            settings_pane(settings).await.unwrap_or_else(part_missing)
+        })
     });
 
     view! {
@@ -772,6 +785,7 @@ pub fn Editor(
                         data-testid="variations"
                         aria-describedby="variations-hint"
                         aria-invalid=move || variations.get().is_err().to_string()
+                        value=state.variations.get_untracked()
                         prop:value=move || state.variations.get()
                         on:input=move |ev| state.variations.set(event_target_value(&ev))
                     />

@@ -50,7 +50,15 @@ pub fn parse_number(text: &str) -> Option<f64> {
         return Some(f64::NAN);
     }
     // Unary plus on a string: the browser's `Number(text)`; it throws only for symbols.
-    Some(wasm_bindgen::JsValue::from_str(text).unchecked_into_f64())
+    #[cfg(target_arch = "wasm32")]
+    {
+        Some(wasm_bindgen::JsValue::from_str(text).unchecked_into_f64())
+    }
+    // Natively (the build's first screen, src/prerender.rs) Rust's parser is no cost.
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        Some(text.parse().unwrap_or(f64::NAN))
+    }
 }
 
 /// Shows a number the way a person typed it: no trailing `.0` on whole numbers.
@@ -132,6 +140,7 @@ fn NumberField(
                 autocomplete="off"
                 aria-describedby=describedby
                 aria-invalid=move || invalid().to_string()
+                value=text.get_untracked()
                 prop:value=move || text.get()
                 on:input=move |ev| {
                     let typed = event_target_value(&ev);
@@ -162,6 +171,10 @@ pub fn ParamsForm(
     seed_locked: RwSignal<bool>,
 ) -> impl IntoView {
     let prompt_invalid = move || problem_text(problems, Field::Prompt).is_some();
+    // The values as first rendered are written as attributes too (the live ones are
+    // properties), so the first screen rendered at build time shows them.
+    let initial = params.get_untracked();
+    let initial_format = initial.output_format.unwrap_or_default();
     view! {
         <fieldset class="params" data-testid="params">
             <legend>"What to change"</legend>
@@ -179,7 +192,9 @@ pub fn ParamsForm(
                         let text = event_target_value(&ev);
                         params.update(|p| p.prompt = text);
                     }
-                ></textarea>
+                >
+                    {initial.prompt.clone()}
+                </textarea>
                 <Problem problems field=Field::Prompt/>
             </div>
 
@@ -198,7 +213,13 @@ pub fn ParamsForm(
                     >
                         {AspectRatio::ALL
                             .into_iter()
-                            .map(|r| view! { <option value=r.as_str()>{r.label()}</option> })
+                            .map(|r| {
+                                view! {
+                                    <option value=r.as_str() selected=r == initial.aspect_ratio>
+                                        {r.label()}
+                                    </option>
+                                }
+                            })
                             .collect_view()}
                     </select>
                 </div>
@@ -218,7 +239,13 @@ pub fn ParamsForm(
                     >
                         {OutputFormat::ALL
                             .into_iter()
-                            .map(|f| view! { <option value=f.as_str()>{f.label()}</option> })
+                            .map(|f| {
+                                view! {
+                                    <option value=f.as_str() selected=f == initial_format>
+                                        {f.label()}
+                                    </option>
+                                }
+                            })
                             .collect_view()}
                     </select>
                 </div>
@@ -292,6 +319,7 @@ pub fn ParamsForm(
                     id="field-prompt_upsampling"
                     name="prompt_upsampling"
                     type="checkbox"
+                    checked=initial.prompt_upsampling == Some(true)
                     prop:checked=move || params.with(|p| p.prompt_upsampling == Some(true))
                     on:change=move |ev| {
                         let on = event_target_checked(&ev);
@@ -322,6 +350,7 @@ pub fn ParamsForm(
                         <input
                             type="checkbox"
                             data-testid="seed-lock"
+                            checked=seed_locked.get_untracked()
                             prop:checked=move || seed_locked.get()
                             on:change=move |ev| seed_locked.set(event_target_checked(&ev))
                         />

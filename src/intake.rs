@@ -387,7 +387,7 @@ pub fn Intake(
         Err(message) => refuse_now(message),
     };
 
-    if let Some(ours) = pastes {
+    if let Some(ours) = pastes.filter(|_| crate::page::IN_PAGE) {
         let listener = window_event_listener(leptos::ev::paste, move |event| {
             if !ours.run(web_sys::Event::clone(&event)) {
                 return;

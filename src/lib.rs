@@ -1,6 +1,8 @@
 //! flexedit: the web app. `embed.js` (web/embed.js) starts the module, whose exports
 //! (`main.rs`) call [`embed::mount`]; the editor lives in the modules here.
 
+#![recursion_limit = "256"]
+
 mod app;
 pub mod code_view;
 pub mod compare;
@@ -16,6 +18,8 @@ pub mod json;
 pub mod mask;
 mod page;
 pub mod prepare;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod prerender;
 pub mod recipes;
 pub mod result;
 pub mod run;

@@ -1,5 +1,5 @@
-//! Small helpers over the page itself, shared by the views: ids unique in the page, and
-//! handing a file to the browser's downloads.
+//! Small helpers over the page itself, shared by the views: whether there is a page at
+//! all, ids unique in the page, and handing a file to the browser's downloads.
 
 use std::cell::Cell;
 use std::time::Duration;
@@ -10,6 +10,10 @@ use wasm_bindgen::JsCast;
 /// How long an object URL handed to a download stays valid: long enough for the browser to
 /// start reading it, short enough not to hold the image in memory for the whole session.
 const DOWNLOAD_URL_LIFETIME: Duration = Duration::from_secs(60);
+
+/// Whether the views run in a page. Natively they are only rendered to HTML, at build time
+/// (src/prerender.rs): nothing is started, listened to or fetched, as there is no browser.
+pub(crate) const IN_PAGE: bool = cfg!(target_arch = "wasm32");
 
 thread_local! {
     static NEXT_ID: Cell<u32> = const { Cell::new(0) };

@@ -18,7 +18,6 @@ async fn the_wasm_app_renders_its_shell_with_the_version() {
     let text = version.text().await.expect("read the version");
     assert_eq!(text, format!("flexedit {}", env!("CARGO_PKG_VERSION")));
 
-    // The static HTML holds no app markup: this editor region exists only if the wasm ran.
     let editor = session.wait_for_test_id("editor").await;
     assert_eq!(
         editor
@@ -30,6 +29,127 @@ async fn the_wasm_app_renders_its_shell_with_the_version() {
     );
 
     session.screenshot("shell").await;
+    session.close().await;
+}
+
+/// The boxes of the elements a person sees on the first screen (those within the window),
+/// by a name for each: where each starts, how wide it is, and how tall, except for the
+/// containers, which grow as later parts (settings, code view, history) come in below.
+const BOXES: &str = r##"
+const named = {};
+const root = document.getElementById("flexedit");
+for (const el of root.querySelectorAll("header, h1, section, fieldset, [data-testid], label, input, textarea, select, button, legend, p")) {
+  const key = el.tagName + "#" + (el.id || el.dataset.testid || el.getAttribute("for") || el.getAttribute("aria-label") || el.textContent.trim().slice(0, 40));
+  const r = el.getBoundingClientRect();
+  if (key in named || r.top >= innerHeight) continue;
+  const grows = ["DIV", "MAIN", "SECTION", "FIELDSET"].includes(el.tagName);
+  named[key] = [r.x, r.y, r.width, grows ? null : r.height].map((v) => v === null ? null : Math.round(v * 10) / 10);
+}
+return named;
+"##;
+
+#[tokio::test]
+async fn the_first_screen_paints_from_the_html_and_the_editor_takes_it_over_in_place() {
+    let session = Session::start().await;
+
+    // The first response, before any script runs, already has the form.
+    let html = reqwest::get(&session.base_url)
+        .await
+        .expect("fetch index.html")
+        .text()
+        .await
+        .expect("read index.html");
+    for part in [
+        r#"<label for="field-prompt">Prompt</label>"#,
+        r#"<textarea id="field-prompt""#,
+        r#"data-testid="drop-zone""#,
+        r#"aria-label="Drop an image here""#,
+        ">Choose image</button>",
+        ">Edit image</button>",
+        r#"<meta content="Edit images with a text prompt"#,
+        "rel=icon",
+    ] {
+        assert!(html.contains(part), "index.html lacks {part}: {html}");
+    }
+
+    // What a person sees before the wasm runs: the page's scripts refused.
+    session.block_urls(&["*.js", "*.wasm"]).await;
+    session.open("").await;
+    let zone = session.wait_for_test_id("drop-zone").await;
+    let root = session
+        .browser
+        .find(Locator::Id("flexedit"))
+        .await
+        .expect("the editor element");
+    // Not yet usable, and saying so: inert, busy, the pointer shows progress.
+    assert!(root.attr("inert").await.expect("read inert").is_some());
+    assert_eq!(
+        root.attr("aria-busy")
+            .await
+            .expect("read aria-busy")
+            .as_deref(),
+        Some("true")
+    );
+    assert_eq!(
+        zone.css_value("cursor").await.expect("read the cursor"),
+        "progress"
+    );
+    let before = session
+        .browser
+        .execute(BOXES, vec![])
+        .await
+        .expect("measure the first screen");
+    session.screenshot("first-screen-before-the-wasm").await;
+    // The refused scripts are reported there; the live load below is judged on its own.
+    session.console().await;
+
+    // And once the editor runs: every element where it was.
+    session.block_urls(&[]).await;
+    session.open_editor().await;
+    let after = session
+        .browser
+        .execute(BOXES, vec![])
+        .await
+        .expect("measure the live editor");
+    session.screenshot("first-screen-live").await;
+    let (before, after) = (
+        before.as_object().expect("boxes by name"),
+        after.as_object().expect("boxes by name"),
+    );
+    assert!(before.len() > 30, "too few elements measured: {before:?}");
+    let moved: Vec<String> = before
+        .iter()
+        .filter(|(name, place)| after.get(*name) != Some(*place))
+        .map(|(name, place)| format!("{name}: {place} -> {:?}", after.get(name)))
+        .collect();
+    assert!(
+        moved.is_empty(),
+        "moved or gone when the editor took over:\n{}",
+        moved.join("\n")
+    );
+    // The browser's own account: no layout shift during the load.
+    let shifts = session
+        .browser
+        .execute_async(
+            r#"const done = arguments[arguments.length - 1];
+            new PerformanceObserver((list) => done(list.getEntries().map((e) => ({
+                value: e.value,
+                moved: e.sources.map((s) => `${s.node?.outerHTML?.slice(0, 120)}: ${JSON.stringify(s.previousRect)} -> ${JSON.stringify(s.currentRect)}`),
+              }))))
+              .observe({ type: "layout-shift", buffered: true });
+            setTimeout(() => done([]), 500);"#,
+            vec![],
+        )
+        .await
+        .expect("read the layout shifts");
+    assert_eq!(shifts, json!([]), "layout shifts during the load");
+
+    // A first load writes nothing to the console: no error, no warning.
+    let console = session.console().await;
+    assert!(
+        console.is_empty(),
+        "the console on a first load: {console:#?}"
+    );
     session.close().await;
 }
 

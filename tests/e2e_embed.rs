@@ -381,7 +381,7 @@ async fn the_build_served_under_a_sub_path_runs_an_edit() {
     config.base_path = "/tools/editor/".to_owned();
     let session = Session::start_with(config).await;
     session.open("tools/editor/").await;
-    session.wait_for_test_id("drop-zone").await;
+    session.wait_for_editor().await;
     let dir = TempDir::new("flexedit-e2e-images");
     session
         .choose_file(&images::write(dir.path(), "a.png", &images::png(32, 32)))

@@ -151,7 +151,7 @@ async fn runs_survive_a_reload_with_their_exact_images_and_the_form_and_branches
     session.fill("field-steps", "30").await;
 
     session.browser.refresh().await.expect("reload");
-    session.wait_for_test_id("drop-zone").await;
+    session.wait_for_editor().await;
     let items = history_items(&session, 2).await;
     // Newest first.
     let first_prompt = items[0]
@@ -309,7 +309,7 @@ async fn a_second_tab_sees_new_runs_and_a_gone_result_still_shows_from_kept_byte
         .status();
     assert_eq!(forgotten, 204);
     session.browser.refresh().await.expect("reload");
-    session.wait_for_test_id("drop-zone").await;
+    session.wait_for_editor().await;
     open_run(&session, "Add the text \"ONE\"").await;
     assert_eq!(shown_result_bytes(&session).await, expected);
     session.screenshot("history-kept-result").await;

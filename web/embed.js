@@ -114,6 +114,12 @@ export async function mount(element, options) {
 export async function mountPage(element) {
   checkElement(element);
   const config = await start();
+  // index.html arrives with the editor's first screen rendered at build time, inert and
+  // marked busy until now. The live editor takes its place within this one task, so the
+  // browser never paints the empty element between the two.
+  element.replaceChildren();
+  element.removeAttribute("inert");
+  element.removeAttribute("aria-busy");
   return render(element, element, config, undefined, true);
 }
 

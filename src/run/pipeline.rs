@@ -22,7 +22,17 @@ const LOOK_AGAIN_MS: f64 = 1_000.0;
 
 /// Unix milliseconds.
 pub fn now_ms() -> f64 {
-    js_sys::Date::now()
+    #[cfg(target_arch = "wasm32")]
+    {
+        js_sys::Date::now()
+    }
+    // Natively the views are only rendered to HTML at build time (src/prerender.rs).
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |elapsed| elapsed.as_secs_f64() * 1000.0)
+    }
 }
 
 /// 128 random bits from the browser's generator, as 32 hex digits.

@@ -82,7 +82,20 @@ impl Session {
     /// rendered its shell, read config.json and shown the intake.
     pub async fn open_editor(&self) {
         self.open("").await;
-        self.wait_for_test_id("drop-zone").await;
+        self.wait_for_editor().await;
+    }
+
+    /// Waits until the live editor has taken over index.html's first screen (which the
+    /// build renders, inert and marked busy, before any script runs).
+    pub async fn wait_for_editor(&self) -> fantoccini::elements::Element {
+        self.browser
+            .wait()
+            .at_most(PATIENCE)
+            .for_element(Locator::XPath(
+                "//*[@id='flexedit'][not(@aria-busy)]//*[@data-testid='drop-zone']",
+            ))
+            .await
+            .unwrap_or_else(|err| panic!("the editor never took over the page: {err}"))
     }
 
     /// Opens a page of the server, `path` relative to its root.
@@ -302,6 +315,20 @@ impl Session {
             .unwrap_or_else(|e| panic!("set the network offline={offline}: {e}"));
     }
 
+    /// Makes the browser refuse requests whose URL matches one of `patterns` (`*` is any
+    /// text); none blocks nothing.
+    pub async fn block_urls(&self, patterns: &[&str]) {
+        for (cmd, params) in [
+            ("Network.enable", json!({})),
+            ("Network.setBlockedURLs", json!({ "urls": patterns })),
+        ] {
+            self.browser
+                .issue_cmd(Cdp { cmd, params })
+                .await
+                .unwrap_or_else(|e| panic!("{cmd}: {e}"));
+        }
+    }
+
     /// Arms the next poll of a record (`GET /api/results/{uuid}`) with a fault.
     pub async fn arm_poll(&self, fault: &str) {
         let status = self
@@ -461,6 +488,31 @@ impl fantoccini::wd::WebDriverCompatibleCommand for NetworkConditions {
                 "upload_throughput": -1,
             }
         });
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
+/// A command of the DevTools protocol, through chromedriver (outside the W3C protocol).
+#[derive(Debug)]
+struct Cdp {
+    cmd: &'static str,
+    params: serde_json::Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = json!({ "cmd": self.cmd, "params": self.params });
         (http::Method::POST, Some(body.to_string()))
     }
 }
