@@ -444,6 +444,7 @@ impl History {
         if let Some(before) = before {
             record.started_at = before.started_at;
             record.mask = before.mask;
+            record.area_unfit = before.area_unfit;
         }
         let asset_path = record.source.asset_path.clone();
         let branch = self.branch.get_value().filter(|b| {
@@ -945,6 +946,7 @@ pub fn new_record(
         place: None,
         queued_by: None,
         mask: None,
+        area_unfit: false,
     };
     (record, blob)
 }
