@@ -533,6 +533,11 @@ fn full_size_sentence(applied: Option<&Applied>, painted: bool) -> String {
             "The area does not fit this image's shape, so Download full size is the whole result scaled up to the original's size{size}; scaling up adds no detail."
         );
     }
+    if applied.is_some_and(|a| a.root.is_some()) {
+        return format!(
+            "Download full size writes the first photo's size{size}: its own pixels outside every painted area of its edits, each edit's result scaled up inside its own area, the later on top."
+        );
+    }
     if painted {
         format!(
             "Download full size writes the original's size{size}: its own pixels outside the painted area, the result scaled up inside it."

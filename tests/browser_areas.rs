@@ -511,6 +511,10 @@ mod editor {
 
     /// Mounts an editor with a history on its own database, as the app does.
     async fn mount(db: &str) -> (web_sys::HtmlElement, History) {
+        mount_with(db, Config::default()).await
+    }
+
+    async fn mount_with(db: &str, config: Config) -> (web_sys::HtmlElement, History) {
         let result = result_png().await;
         let root: web_sys::HtmlElement = document()
             .create_element("div")
@@ -532,7 +536,7 @@ mod editor {
                 result: result.clone(),
                 edits: Cell::new(0),
             });
-            view! { <Editor config=Config::default() transport/> }
+            view! { <Editor config=config.clone() transport/> }
         })
         .forget();
         let history = slot.borrow().expect("the history was made");
@@ -825,5 +829,109 @@ mod editor {
         })
         .await;
         again.remove();
+    }
+
+    /// Catches the page's downloads: their addresses, in order, instead of saving them.
+    fn catch_downloads() -> Rc<RefCell<Vec<String>>> {
+        let caught: Rc<RefCell<Vec<String>>> = Rc::default();
+        let kept = caught.clone();
+        let listener = wasm_bindgen::closure::Closure::<dyn Fn(web_sys::MouseEvent)>::new(
+            move |event: web_sys::MouseEvent| {
+                let link = event
+                    .target()
+                    .and_then(|t| t.dyn_into::<web_sys::HtmlAnchorElement>().ok())
+                    .filter(|a| !a.download().is_empty());
+                if let Some(link) = link {
+                    event.prevent_default();
+                    kept.borrow_mut().push(link.href());
+                }
+            },
+        );
+        document()
+            .add_event_listener_with_callback_and_bool(
+                "click",
+                listener.as_ref().unchecked_ref(),
+                true,
+            )
+            .expect("listen for downloads");
+        listener.forget();
+        caught
+    }
+
+    fn composite_ready(root: &web_sys::HtmlElement) -> bool {
+        find(root, "[data-testid='composite-status']")
+            .and_then(|s| s.get_attribute("data-state"))
+            .as_deref()
+            == Some("ready")
+    }
+
+    #[wasm_bindgen_test]
+    async fn full_size_after_edit_this_result_is_the_first_photo_with_both_edits_laid_in() {
+        let downloads = catch_downloads();
+        // Uploads are a quarter of the photo's pixels, so the composite the second edit
+        // starts from is half the photo's width.
+        let config = Config {
+            max_upload_pixels: 200 * 100,
+            ..Config::default()
+        };
+        let (root, _history) = mount_with(&db_name("chain"), config).await;
+        choose(&root, &[("photo.png", &png(400, 200, large).await)]).await;
+        paint_by_keys(&root).await;
+        type_into(&root, "#field-prompt", "Paint the sign green");
+        settle().await;
+        click(&root, "run");
+        until("the first composite is on show", || composite_ready(&root)).await;
+        let first = find(&root, "[data-testid='result-image']")
+            .and_then(|i| i.get_attribute("src"))
+            .unwrap_or_default();
+
+        click(&root, "edit-this-result");
+        until("the composite is the image, its area kept", || {
+            text_of(&root, "[data-testid='area-status']").contains("Only the painted area")
+                && text_of(&root, "[data-testid='source-info']").contains("previous result")
+        })
+        .await;
+        click(&root, "run");
+        until("the second composite is on show", || {
+            composite_ready(&root)
+                && find(&root, "[data-testid='result-image']")
+                    .and_then(|i| i.get_attribute("src"))
+                    .is_some_and(|src| src != first)
+        })
+        .await;
+        assert!(
+            text_of(&root, "[data-testid='full-size-sentence']").contains("400 × 200 px"),
+            "{}",
+            text_of(&root, "[data-testid='full-size-sentence']")
+        );
+        click(&root, "download-full-size");
+        until("the full size is saved", || {
+            text_of(&root, "[data-testid='full-size-notice']").contains("Saved the full size")
+        })
+        .await;
+        assert!(
+            text_of(&root, "[data-testid='full-size-notice']").contains("(400 × 200 px)"),
+            "{}",
+            text_of(&root, "[data-testid='full-size-notice']")
+        );
+        let saved = downloads.borrow().last().cloned().expect("a download");
+        let (w, h, data) = pixels(&fetched(&saved).await).await;
+        assert_eq!((w, h), (400, 200), "the first photo's own size");
+        // Both areas are the centred half (100..300 × 50..150 at this size); a pixel of
+        // its edge is left out, where the area painted on the upload is scaled up.
+        let near_area = |x: u32, y: u32| (98..302).contains(&x) && (48..152).contains(&y);
+        for y in 0..h {
+            for x in 0..w {
+                if !near_area(x, y) {
+                    assert_eq!(
+                        at(&data, w, x, y),
+                        large(x, y),
+                        "the photo's own at ({x}, {y})"
+                    );
+                }
+            }
+        }
+        assert_eq!(at(&data, w, 200, 100), RESULT_COLOUR, "the edits inside");
+        root.remove();
     }
 }
