@@ -549,6 +549,7 @@ mod tests {
                         feather: 6.0,
                         marks: vec![crate::mask::Mark::Rect([1.0, 2.0, 20.0, 10.0])],
                     }),
+                    area_unfit: true,
                     ..record(ID_B, 2000.0, Some(ID_A))
                 },
                 source: None,
