@@ -52,9 +52,10 @@ pub struct Job {
     pub chunk: Option<Vec<u8>>,
 }
 
-/// A finished composite: a PNG, and how long the worker took, in milliseconds.
+/// A finished composite: a PNG, its size, and how long the worker took, in milliseconds.
 pub struct Made {
     pub blob: web_sys::Blob,
+    pub size: Option<(u32, u32)>,
     pub worker_ms: f64,
 }
 
@@ -203,7 +204,13 @@ pub async fn composite(job: Job) -> Result<Made, CompositeError> {
         .and_then(|b| b.dyn_into::<web_sys::Blob>().ok())
         .ok_or_else(|| CompositeError::Failed("the worker sent no image back".to_owned()))?;
     let worker_ms = field("ms").and_then(|m| m.as_f64()).unwrap_or_default();
-    Ok(Made { blob, worker_ms })
+    let side = |name: &str| field(name).and_then(|v| v.as_f64()).map(|v| v as u32);
+    let size = side("width").zip(side("height"));
+    Ok(Made {
+        blob,
+        size,
+        worker_ms,
+    })
 }
 
 /// The bytes behind a URL the page already shows (an object URL of the source, or an
@@ -334,8 +341,9 @@ pub async fn lay_in(
         })
         .await
         .map_err(|e| e.to_string())?;
-        area.keep_composite(result, composite.blob.clone(), made, &mask);
-        Ok(Laid::Made(composite.blob))
+        let blob = composite.blob.clone();
+        area.keep_composite(result, (composite.blob, composite.size), made, &mask);
+        Ok(Laid::Made(blob))
     };
     Some(outcome.await)
 }
@@ -421,7 +429,7 @@ impl Shown {
                 Ok((made, model)) => {
                     let result = shown.result.get_value();
                     if let Some(area) = shown.area {
-                        area.keep_composite(&result, made.blob, model, &mask);
+                        area.keep_composite(&result, (made.blob, made.size), model, &mask);
                         if let Some(composite) = area.composite_of(&result) {
                             shown.state.set(State::Ready(composite.url));
                         }

@@ -70,6 +70,8 @@ pub struct Composite {
     /// The result it was made for (its display URL).
     pub for_result: String,
     pub blob: web_sys::Blob,
+    /// Its size (its source's), when the worker said.
+    pub size: Option<(u32, u32)>,
     pub url: String,
     /// The model's own result it was made from.
     pub result: web_sys::Blob,
@@ -278,21 +280,24 @@ impl Area {
         }
     }
 
-    /// Keeps the composite `blob` made for `result` from the model's `made` with `mask`,
-    /// releasing the one before; the run's history keeps the feather it was made with.
+    /// Keeps the composite `laid` (its bytes and size) made for `result` from the model's
+    /// `made` with `mask`, releasing the one before; the run's history keeps the feather it
+    /// was made with.
     pub fn keep_composite(
         &self,
         result: &RunResult,
-        blob: web_sys::Blob,
+        laid: (web_sys::Blob, Option<(u32, u32)>),
         made: web_sys::Blob,
         mask: &Mask,
     ) {
+        let (blob, size) = laid;
         let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
             return;
         };
         let composite = Composite {
             for_result: result.display_url.clone(),
             blob,
+            size,
             url,
             result: made,
             feather: mask.feather,
@@ -383,7 +388,7 @@ impl Area {
             },
             preview_url,
             size: Some(composite.blob.size() as u64),
-            dimensions: self.size.get_untracked(),
+            dimensions: composite.size.or(self.size.get_untracked()),
             recipe: None,
         });
         true

@@ -757,6 +757,16 @@ mod editor {
                 .and_then(|i| i.get_attribute("src"))
                 .is_some_and(|src| src.starts_with("data:image/png"))
         );
+
+        // Edit this result of the larger image: its composite, at its own size.
+        click(&job(&root, 1), "job-pick");
+        until("the second result is shown again", || composite_ready(&root)).await;
+        click(&root, "edit-this-result");
+        until("the composite is the image, at its own size", || {
+            let info = text_of(&root, "[data-testid='source-info']");
+            info.contains("previous result") && info.contains("400 × 200")
+        })
+        .await;
         root.remove();
     }
 

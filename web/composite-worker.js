@@ -11,7 +11,7 @@
 //   points: [[x, y], ...]}} | {rect: [x, y, w, h]}]} in the pixels of the image it was
 //   painted on; `width` × `height` is the size to write; `chunk` (bytes or null) is a PNG
 //   chunk to insert after IHDR.
-// Message out: {id, blob, ms} or {id, error}.
+// Message out: {id, blob, width, height, ms} or {id, error}.
 
 // Above this size the soft edge is worked out on fewer pixels and scaled up: its distances
 // are what cost, and a feather is smooth, so a full-size photo gains nothing from more.
@@ -235,14 +235,14 @@ async function composite({ original, layers, result, mask, width, height, chunk 
       blob = new Blob([blob.slice(0, 33), chunk, blob.slice(33)], { type: "image/png" });
     }
   }
-  return { blob, ms: performance.now() - started };
+  return { blob, width, height, ms: performance.now() - started };
 }
 
 self.onmessage = async (event) => {
   const job = event.data;
   try {
-    const { blob, ms } = await composite(job);
-    self.postMessage({ id: job.id, blob, ms });
+    const { blob, width, height, ms } = await composite(job);
+    self.postMessage({ id: job.id, blob, width, height, ms });
   } catch (error) {
     self.postMessage({ id: job.id, error: String((error && error.message) || error) });
   }

@@ -1011,6 +1011,16 @@ crate::split::part! {
                 blob: Some(blob.clone()),
             }));
         }
+        // The area as it may have changed since the run finished (a feather set again, a
+        // source found to be of another shape): the list holds it.
+        if let Some((mask, unfit)) = history.runs.with_untracked(|runs| {
+            runs.iter()
+                .find(|r| r.id == record.id)
+                .map(|r| (r.mask.clone(), r.area_unfit))
+        }) {
+            record.mask = mask;
+            record.area_unfit = unfit;
+        }
         let written = store.put_run(&record, &[(Slot::Result, &blob)]).await;
         history.after_write(written).await;
     }
