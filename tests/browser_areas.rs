@@ -760,7 +760,10 @@ mod editor {
 
         // Edit this result of the larger image: its composite, at its own size.
         click(&job(&root, 1), "job-pick");
-        until("the second result is shown again", || composite_ready(&root)).await;
+        until("the second result is shown again", || {
+            composite_ready(&root)
+        })
+        .await;
         click(&root, "edit-this-result");
         until("the composite is the image, at its own size", || {
             let info = text_of(&root, "[data-testid='source-info']");
