@@ -41,18 +41,21 @@ pub enum CompositeError {
 
 /// What to combine: `original` outside the area, `result` scaled over it inside, written
 /// at `size` (the original's own size when `None`), with `chunk` inserted after the PNG's
-/// header when given.
+/// header when given. `layers` are laid in first, in order, each through its own area:
+/// the earlier edits of a chain, when `original` is its first photo.
 pub struct Job {
     pub original: web_sys::Blob,
+    pub layers: Vec<(web_sys::Blob, Option<Mask>)>,
     pub result: web_sys::Blob,
     pub mask: Option<Mask>,
     pub size: Option<(u32, u32)>,
     pub chunk: Option<Vec<u8>>,
 }
 
-/// A finished composite: a PNG, and how long the worker took, in milliseconds.
+/// A finished composite: a PNG, its size, and how long the worker took, in milliseconds.
 pub struct Made {
     pub blob: web_sys::Blob,
+    pub size: Option<(u32, u32)>,
     pub worker_ms: f64,
 }
 
@@ -153,6 +156,17 @@ fn describe(error: &JsValue) -> String {
         .unwrap_or_else(|| "the browser gave no reason".to_owned())
 }
 
+/// A mask as the worker reads it; `null` lays the whole result in.
+fn mask_value(mask: Option<&Mask>) -> JsValue {
+    match mask {
+        Some(mask) if mask.is_painted() => serde_json::to_string(mask)
+            .ok()
+            .and_then(|json| js_sys::JSON::parse(&json).ok())
+            .unwrap_or(JsValue::NULL),
+        _ => JsValue::NULL,
+    }
+}
+
 /// Combines the images of `job` in the worker.
 pub async fn composite(job: Job) -> Result<Made, CompositeError> {
     let message = js_sys::Object::new();
@@ -161,14 +175,15 @@ pub async fn composite(job: Job) -> Result<Made, CompositeError> {
     };
     set("original", &job.original);
     set("result", &job.result);
-    let mask = match &job.mask {
-        Some(mask) if mask.is_painted() => serde_json::to_string(mask)
-            .ok()
-            .and_then(|json| js_sys::JSON::parse(&json).ok())
-            .unwrap_or(JsValue::NULL),
-        _ => JsValue::NULL,
-    };
-    set("mask", &mask);
+    set("mask", &mask_value(job.mask.as_ref()));
+    let layers = js_sys::Array::new();
+    for (result, mask) in &job.layers {
+        let layer = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&layer, &"result".into(), result);
+        let _ = js_sys::Reflect::set(&layer, &"mask".into(), &mask_value(mask.as_ref()));
+        layers.push(&layer);
+    }
+    set("layers", &layers);
     let (width, height) = job.size.unwrap_or((0, 0));
     set("width", &width.into());
     set("height", &height.into());
@@ -189,7 +204,13 @@ pub async fn composite(job: Job) -> Result<Made, CompositeError> {
         .and_then(|b| b.dyn_into::<web_sys::Blob>().ok())
         .ok_or_else(|| CompositeError::Failed("the worker sent no image back".to_owned()))?;
     let worker_ms = field("ms").and_then(|m| m.as_f64()).unwrap_or_default();
-    Ok(Made { blob, worker_ms })
+    let side = |name: &str| field(name).and_then(|v| v.as_f64()).map(|v| v as u32);
+    let size = side("width").zip(side("height"));
+    Ok(Made {
+        blob,
+        size,
+        worker_ms,
+    })
 }
 
 /// The bytes behind a URL the page already shows (an object URL of the source, or an
@@ -251,6 +272,82 @@ async fn result_blob(network: Option<&Network>, url: &str) -> Result<web_sys::Bl
         .map_err(|e| e.to_string())
 }
 
+/// The size of the image in `blob`, as decoded.
+async fn measure(blob: &web_sys::Blob) -> Option<(u32, u32)> {
+    let promise = web_sys::window()?
+        .create_image_bitmap_with_blob(blob)
+        .ok()?;
+    let bitmap: web_sys::ImageBitmap = JsFuture::from(promise).await.ok()?.dyn_into().ok()?;
+    let size = (bitmap.width(), bitmap.height());
+    bitmap.close();
+    Some(size)
+}
+
+/// The source a result was edited from and the model's result, fetched.
+async fn images(
+    applied: &Applied,
+    result: &RunResult,
+    network: Option<&Network>,
+) -> Result<(web_sys::Blob, web_sys::Blob), String> {
+    let source = fetch_blob(&applied.source_url)
+        .await
+        .map_err(|e| e.to_string())?;
+    let made = result_blob(network, &result.display_url)
+        .await
+        .map_err(|e| CompositeError::Failed(e).to_string())?;
+    Ok((source, made))
+}
+
+/// What became of a result whose run had an area.
+pub enum Laid {
+    /// Laid into its source; the area keeps the composite.
+    Made(web_sys::Blob),
+    /// Its source has another shape than the image the area was painted on.
+    Unfit,
+}
+
+/// Lays a finished result into its own source through the area its run started with,
+/// as it arrives, so the contact sheet, Show this result and Download all have it.
+/// `None` when its run had no area.
+pub async fn lay_in(
+    area: Area,
+    result: &RunResult,
+    network: Option<&Network>,
+) -> Option<Result<Laid, String>> {
+    let applied = area.applied_for(&result.before_url)?;
+    let mask = applied.mask.clone()?;
+    if applied.unfit {
+        return Some(Ok(Laid::Unfit));
+    }
+    if let Some(made) = area.composite_of(result) {
+        return Some(Ok(Laid::Made(made.blob)));
+    }
+    let outcome = async {
+        let (source, made) = images(&applied, result, network).await?;
+        // A source of unknown size is measured now: the area is never stretched.
+        if let Some((w, h)) = measure(&source).await
+            && !mask.fits(w, h)
+        {
+            area.mark_unfit(result);
+            return Ok(Laid::Unfit);
+        }
+        let composite = composite(Job {
+            original: source,
+            layers: Vec::new(),
+            result: made.clone(),
+            mask: Some(mask.clone()),
+            size: None,
+            chunk: None,
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+        let blob = composite.blob.clone();
+        area.keep_composite(result, (composite.blob, composite.size), made, &mask);
+        Ok(Laid::Made(blob))
+    };
+    Some(outcome.await)
+}
+
 /// Where the composite of a result stands.
 #[derive(Debug, Clone, PartialEq)]
 pub enum State {
@@ -259,6 +356,8 @@ pub enum State {
     Working,
     Ready(String),
     Failed(String),
+    /// The area was painted on an image of another shape: the model's whole edit.
+    Unfit,
 }
 
 /// The result panel's view of the area: the composite to show and save, and the model's
@@ -280,10 +379,10 @@ impl Shown {
     /// Starts compositing `result` when its run had an area; the result panel calls it.
     pub fn new(result: &RunResult, network: Option<Network>) -> Self {
         let area = use_context::<Area>();
-        // The run that made this result is the last one started: its area applies.
-        let applied = area
-            .and_then(|a| a.applied.get_untracked())
-            .filter(|a| a.source_url == result.before_url);
+        let applied = area.and_then(|a| a.applied_for(&result.before_url));
+        let unfit = applied
+            .as_ref()
+            .is_some_and(|a| a.mask.is_some() && a.unfit);
         let shown = Self {
             area,
             result: StoredValue::new(result.clone()),
@@ -291,17 +390,26 @@ impl Shown {
             network: StoredValue::new_local(network),
             images: StoredValue::new_local(None),
             generation: StoredValue::new(0),
-            state: RwSignal::new(State::None),
+            state: RwSignal::new(if unfit { State::Unfit } else { State::None }),
             show_full: RwSignal::new(false),
         };
-        if let (Some(area), Some(mask)) = (area, applied.and_then(|a| a.mask)) {
+        let mask = applied.as_ref().and_then(|a| a.area()).cloned();
+        if let (Some(area), Some(mask)) = (area, mask) {
             // Again when the feather changes: the edge is the person's to tune.
             Effect::new(move |_| {
                 let feather = area.feather.get();
-                shown.start(Mask {
-                    feather,
-                    ..mask.clone()
-                });
+                let result = shown.result.get_value();
+                match area.composite_of(&result) {
+                    // Made as the result arrived, with this feather.
+                    Some(made) if made.feather == feather => {
+                        shown.generation.update_value(|g| *g = g.wrapping_add(1));
+                        shown.state.set(State::Ready(made.url));
+                    }
+                    _ => shown.start(Mask {
+                        feather,
+                        ..mask.clone()
+                    }),
+                }
             });
         }
         shown
@@ -313,15 +421,15 @@ impl Shown {
         self.generation.set_value(generation);
         self.state.set(State::Working);
         leptos::task::spawn_local(async move {
-            let outcome = shown.make(mask).await;
+            let outcome = shown.make(&mask).await;
             if shown.generation.try_get_value() != Some(generation) {
                 return; // a newer feather took over
             }
             match outcome {
-                Ok(made) => {
+                Ok((made, model)) => {
                     let result = shown.result.get_value();
                     if let Some(area) = shown.area {
-                        area.keep_composite(&result, made.blob);
+                        area.keep_composite(&result, (made.blob, made.size), model, &mask);
                         if let Some(composite) = area.composite_of(&result) {
                             shown.state.set(State::Ready(composite.url));
                         }
@@ -340,28 +448,26 @@ impl Shown {
         let Some(applied) = self.applied.get_value() else {
             return Err(CompositeError::Original.to_string());
         };
-        let source = fetch_blob(&applied.source_url)
-            .await
-            .map_err(|e| e.to_string())?;
         let network = self.network.get_value();
-        let made = result_blob(network.as_ref(), &result.display_url)
-            .await
-            .map_err(|e| CompositeError::Failed(e).to_string())?;
-        self.images.set_value(Some((source.clone(), made.clone())));
-        Ok((source, made))
+        let images = images(&applied, &result, network.as_ref()).await?;
+        self.images.set_value(Some(images.clone()));
+        Ok(images)
     }
 
-    async fn make(&self, mask: Mask) -> Result<Made, String> {
+    /// The composite with `mask`, and the model's result it was made from.
+    async fn make(&self, mask: &Mask) -> Result<(Made, web_sys::Blob), String> {
         let (source, result) = self.images().await?;
-        composite(Job {
+        let made = composite(Job {
             original: source,
-            result,
-            mask: Some(mask),
+            layers: Vec::new(),
+            result: result.clone(),
+            mask: Some(mask.clone()),
             size: None,
             chunk: None,
         })
         .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+        Ok((made, result))
     }
 
     /// What the compare view shows as "after".
@@ -380,7 +486,7 @@ impl Shown {
     }
 
     fn mask(&self) -> Option<Mask> {
-        let mut mask = self.applied.get_value()?.mask?;
+        let mut mask = self.applied.get_value()?.area()?.clone();
         if let Some(area) = self.area {
             mask.feather = area.feather.get_untracked();
         }
@@ -388,21 +494,28 @@ impl Shown {
     }
 
     /// The original's full size, with the result laid in, as a PNG carrying `recipe`.
+    /// After "Edit this result" it is the first photo's size: the earlier edits are laid
+    /// into it first, each through its own area, then this one.
     async fn full_size(&self, recipe: &ImageRecipe) -> Result<(Made, (u32, u32)), String> {
         let applied = self.applied.get_value();
         let result = self.result.get_value();
-        let (source, made) = match self.images.get_value() {
-            Some(images) => images,
-            None => self.images().await?,
+        let (source, made) = self.images().await?;
+        let (original, original_size, layers) = match applied.as_ref().and_then(|a| a.root.clone())
+        {
+            Some(root) => (root.original, Some(root.size), root.layers),
+            None => (
+                applied
+                    .as_ref()
+                    .and_then(|a| a.original.clone())
+                    .unwrap_or(source),
+                applied.as_ref().and_then(|a| a.original_size),
+                Vec::new(),
+            ),
         };
-        let original = applied
-            .as_ref()
-            .and_then(|a| a.original.clone())
-            .unwrap_or(source);
-        let original_size = applied.as_ref().and_then(|a| a.original_size);
         let size = original_size.map(|o| full_size(o, result.dimensions));
         let job = Job {
             original,
+            layers,
             result: made,
             mask: self.mask(),
             size,
@@ -417,11 +530,21 @@ impl Shown {
 /// What "Download full size" writes, in a sentence.
 fn full_size_sentence(applied: Option<&Applied>, painted: bool) -> String {
     let size = applied
-        .and_then(|a| a.original_size)
+        .and_then(|a| a.root.as_ref().map(|r| r.size).or(a.original_size))
         .map(|(w, h)| format!(" ({w} × {h} px)"))
         .unwrap_or_default();
     if applied.is_some_and(|a| a.original.is_none()) {
         return "The image was not a file from this device, so full size is the size it was sent at.".to_owned();
+    }
+    if applied.is_some_and(|a| a.unfit && a.mask.is_some()) {
+        return format!(
+            "The area does not fit this image's shape, so Download full size is the whole result scaled up to the original's size{size}; scaling up adds no detail."
+        );
+    }
+    if applied.is_some_and(|a| a.root.is_some()) {
+        return format!(
+            "Download full size writes the first photo's size{size}: its own pixels outside every painted area of its edits, each edit's result scaled up inside its own area, the later on top."
+        );
     }
     if painted {
         format!(
@@ -443,7 +566,8 @@ pub fn AreaResult(shown: Shown, recipe: ImageRecipe) -> impl IntoView {
     let busy = RwSignal::new(false);
     let painted = shown
         .applied
-        .with_value(|a| a.as_ref().is_some_and(|a| a.mask.is_some()));
+        .with_value(|a| a.as_ref().is_some_and(|a| a.area().is_some()));
+    let unfit = shown.state.with_untracked(|s| *s == State::Unfit);
     let sentence = shown
         .applied
         .with_value(|a| full_size_sentence(a.as_ref(), painted));
@@ -496,10 +620,16 @@ pub fn AreaResult(shown: Shown, recipe: ImageRecipe) -> impl IntoView {
             false,
         )),
         State::Failed(error) => Some((error, true)),
+        State::Unfit => Some((crate::mask::UNFIT_SENTENCE.to_owned(), false)),
     }
     };
     view! {
         <div class="area-result" data-testid="area-result">
+            {unfit.then(|| view! {
+                <p class="area-result-status" role="status" data-testid="composite-status" data-state="unfit">
+                    {crate::mask::UNFIT_SENTENCE}
+                </p>
+            })}
             {painted.then(|| view! {
                 <p class="area-result-status" class:result-notice-problem=move || status().is_some_and(|s| s.1)
                     role="status" data-testid="composite-status" data-state=move || match shown.state.get() {
@@ -507,6 +637,7 @@ pub fn AreaResult(shown: Shown, recipe: ImageRecipe) -> impl IntoView {
                         State::Working => "working",
                         State::Ready(_) => "ready",
                         State::Failed(_) => "failed",
+                        State::Unfit => "unfit",
                     }>
                     {move || status().map(|s| s.0)}
                 </p>

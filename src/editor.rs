@@ -91,6 +91,8 @@ pub struct EditorState {
     pub history: Option<crate::history::History>,
     /// Where the edit may change the image (src/mask.rs).
     pub area: crate::mask::Area,
+    /// The connection results are fetched through, to lay them into their sources.
+    network: StoredValue<Option<Network>, LocalStorage>,
 }
 
 impl EditorState {
@@ -111,6 +113,7 @@ impl EditorState {
             queue: StoredValue::new_local(None),
             history: None,
             area: crate::mask::Area::new(),
+            network: StoredValue::new_local(None),
         }
     }
 
@@ -229,6 +232,9 @@ impl EditorState {
                 }
             }
         });
+        if let RunEvent::Shown(result) = event {
+            self.lay_in(id, result);
+        }
         if self.shown.get_untracked().as_deref() != Some(id) {
             if let RunEvent::Shown(result) = event
                 && self.current.with_untracked(Option::is_none)
@@ -259,6 +265,24 @@ impl EditorState {
             | RunEvent::Uploaded(_)
             | RunEvent::Succeeded { .. } => {}
         }
+    }
+
+    /// Lays a job's result into its own source when its press had an area, for its tile,
+    /// Show this result and Download all. The result about to be shown is laid in by the
+    /// result panel itself, with the feather as it stands.
+    fn lay_in(&self, id: &str, result: &RunResult) {
+        let becomes_current = self.shown.get_untracked().as_deref() == Some(id)
+            || self.current.with_untracked(Option::is_none);
+        if becomes_current {
+            return;
+        }
+        let area = self.area;
+        let network = self.network.get_value();
+        let result = result.clone();
+        spawn_local(async move {
+            // A failure leaves the tile on the model's result; the panel says why if shown.
+            let _ = crate::composite::lay_in(area, &result, network.as_ref()).await;
+        });
     }
 
     /// Adds the edits of one press to the queue: every image of the batch (or the source),
@@ -317,10 +341,12 @@ impl EditorState {
         self.record.set(None);
         self.resumable.set(None);
         self.shown.set(None);
+        let sources: Vec<Source> = jobs.iter().map(|job| job.source.clone()).collect();
         let ids = queue.push(jobs, connection, max_pixels);
-        // The area painted applies to the jobs of this press.
+        // The area painted applies to the jobs of this press, each laid into its own image.
+        let started: Vec<(String, Source)> = ids.iter().cloned().zip(sources).collect();
         self.area
-            .run_started(&source_shown, &params, self.history, &ids);
+            .run_started(&source_shown, &started, &params, self.history);
         // The first job's own events come in later tasks; one that waits says so now.
         if ids.first().is_some_and(|id| queue.is_waiting(id)) {
             self.phase.set(Phase::Queued);
@@ -587,7 +613,9 @@ pub fn Editor(
         );
     }
     let connection = Signal::derive(move || settings.connection());
-    provide_context(Network::new(transport.clone(), connection));
+    let network = Network::new(transport.clone(), connection);
+    state.network.set_value(Some(network.clone()));
+    provide_context(network);
     let config = RwSignal::new_local(config);
     let root = NodeRef::<leptos::html::Div>::new();
     let max_pixels = Signal::derive(move || config.with(|c| c.max_upload_pixels));
@@ -1035,7 +1063,7 @@ crate::split::part! {
                 let network = network.clone();
                 download_status.set(Some("Fetching the results…".into()));
                 spawn_local(async move {
-                    let said = crate::jobs::download_all(jobs, network).await;
+                    let said = crate::jobs::download_all(jobs, network, Some(state.area)).await;
                     download_status.try_set(Some(said));
                 });
             }),

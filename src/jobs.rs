@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 
+use crate::mask::{Area, UNFIT_SENTENCE};
 use crate::run::{Phase, Place, Resume, RunEvent, RunResult};
 use crate::source::Source;
 
@@ -239,11 +240,34 @@ fn tile(
             other => other.describe(now_ms.get()),
         }
     };
-    let image = job
-        .result
-        .as_ref()
-        .map(|r| r.display_url.clone())
-        .unwrap_or_else(|| job.preview.clone());
+    // A result laid into its source through the area shows as that composite, once made.
+    let area = use_context::<Area>();
+    let image = {
+        let shown = job
+            .result
+            .as_ref()
+            .map(|r| r.display_url.clone())
+            .unwrap_or_else(|| job.preview.clone());
+        move || {
+            area.and_then(|area| area.shown_url(&shown))
+                .unwrap_or_else(|| shown.clone())
+        }
+    };
+    let unfit = {
+        let source = job.preview.clone();
+        let done = job.result.is_some();
+        move || {
+            done && area.is_some_and(|area| {
+                area.applied.with(|applied| {
+                    applied
+                        .iter()
+                        .rev()
+                        .find(|a| a.source_url == source)
+                        .is_some_and(|a| a.mask.is_some() && a.unfit)
+                })
+            })
+        }
+    };
     let label = match &job.place {
         Some(place) => format!("Edit {} of {}", place.index + 1, place.of),
         None => "Edit".to_owned(),
@@ -268,6 +292,9 @@ fn tile(
             <p class="job-title">{label}</p>
             <p class="job-seed">{seed}</p>
             <p class="job-phase" data-testid="job-phase">{phase_text}</p>
+            {move || unfit().then(|| view! {
+                <p class="job-area" data-testid="job-area">{UNFIT_SENTENCE}</p>
+            })}
             <div class="job-actions">
                 {can_pick.then(|| view! {
                     <button
@@ -293,9 +320,14 @@ fn tile(
     }
 }
 
-/// The finished jobs of `jobs`' newest press, in order, as one zip of the provider's bytes
-/// with a manifest; the sentence to show, either way.
-pub async fn download_all(jobs: Vec<Job>, network: Option<crate::transport::Network>) -> String {
+/// The finished jobs of `jobs`' newest press, in order, as one zip with a manifest; the
+/// sentence to show, either way. Each file is what its tile shows: the result laid into
+/// its source when an area was painted for it, otherwise the provider's bytes.
+pub async fn download_all(
+    jobs: Vec<Job>,
+    network: Option<crate::transport::Network>,
+    area: Option<Area>,
+) -> String {
     let Some(batch) = jobs
         .iter()
         .find(|j| j.result.is_some())
@@ -320,12 +352,26 @@ pub async fn download_all(jobs: Vec<Job>, network: Option<crate::transport::Netw
         let Some(result) = &job.result else {
             continue;
         };
-        let bytes = match transport
-            .fetch_image(&connection, &result.display_url)
-            .await
-        {
-            Ok(blob) => crate::prepare::blob_bytes(&blob).await,
-            Err(_) => None,
+        let laid = match area {
+            Some(area) => crate::composite::lay_in(area, result, Some(&network)).await,
+            None => None,
+        };
+        let composite = match laid {
+            Some(Ok(crate::composite::Laid::Made(blob))) => Some(blob),
+            // Unfit, or the composite could not be made: the provider's own bytes.
+            _ => None,
+        };
+        let is_composite = composite.is_some();
+        let blob = match composite {
+            Some(blob) => Some(blob),
+            None => transport
+                .fetch_image(&connection, &result.display_url)
+                .await
+                .ok(),
+        };
+        let bytes = match blob {
+            Some(blob) => crate::prepare::blob_bytes(&blob).await,
+            None => None,
         };
         let Some(bytes) = bytes else {
             missing += 1;
@@ -336,6 +382,7 @@ pub async fn download_all(jobs: Vec<Job>, network: Option<crate::transport::Netw
             bytes,
             prompt_object: result.request.prompt_object.clone(),
             record: result.record.as_ref().map(ToString::to_string),
+            area: is_composite,
         });
     }
     if files.is_empty() {

@@ -19,17 +19,49 @@ const BRUSH_MAX: f32 = 400.0;
 /// Why the brush is off when the aspect ratio reframes the image.
 pub const DISABLED_REASON: &str = "The area to change needs the aspect ratio “Match input image”: with another ratio the model reframes the image, so its result cannot be laid over the original. Choose “Match input image” to paint an area.";
 
+/// Why a job of a batch shows the model's whole edit although an area was painted.
+pub const UNFIT_SENTENCE: &str =
+    "The area was painted on an image of another shape, so this result is the model's whole edit.";
+
+/// How many composites the page keeps at once; older ones show the model's result again
+/// until they are made anew (their bytes are held in memory).
+const KEPT_COMPOSITES: usize = 64;
+
 /// What a run started with, for its result: the area and the original to lay it into.
+/// One for each image of a press.
 #[derive(Clone)]
 pub struct Applied {
     /// The area, when one was painted and the brush was on.
     pub mask: Option<Mask>,
+    /// The area was painted on an image of another shape: this source gets the model's
+    /// whole edit, since the area laid over it would be distorted.
+    pub unfit: bool,
     /// The person's own file at its own size, when the source is one.
     pub original: Option<web_sys::Blob>,
     /// Its size, upright, when known.
     pub original_size: Option<(u32, u32)>,
     /// The image the edit was sent, as the page shows it.
     pub source_url: String,
+    /// When the source is the composite of an earlier edit ("Edit this result"): the first
+    /// photo of the chain at its own size, and the edits laid into it before this one.
+    pub root: Option<Root>,
+}
+
+impl Applied {
+    /// The area to lay the result in through, when one applies to this source.
+    pub fn area(&self) -> Option<&Mask> {
+        self.mask.as_ref().filter(|_| !self.unfit)
+    }
+}
+
+/// The first photo of a chain of edits, each made from the composite of the one before.
+#[derive(Clone)]
+pub struct Root {
+    pub original: web_sys::Blob,
+    pub size: (u32, u32),
+    /// Every earlier edit of the chain, first to last: its model's result and the area it
+    /// was laid in through (`None`: the whole image).
+    pub layers: Vec<(web_sys::Blob, Option<Mask>)>,
 }
 
 /// A composite made for a result, and the object URL that shows it.
@@ -38,7 +70,13 @@ pub struct Composite {
     /// The result it was made for (its display URL).
     pub for_result: String,
     pub blob: web_sys::Blob,
+    /// Its size (its source's), when the worker said.
+    pub size: Option<(u32, u32)>,
     pub url: String,
+    /// The model's own result it was made from.
+    pub result: web_sys::Blob,
+    /// The feather it was made with.
+    pub feather: f32,
 }
 
 /// The area's state, shared by the brush and the result as a `Copy` handle.
@@ -55,10 +93,15 @@ pub struct Area {
     keep_next: StoredValue<bool>,
     /// The source the marks were painted on (its preview URL).
     painted_on: StoredValue<Option<String>>,
-    /// What the last run started with.
-    pub applied: RwSignal<Option<Applied>, LocalStorage>,
-    /// The composite of the result on show.
-    pub composite: RwSignal<Option<Composite>, LocalStorage>,
+    /// What the runs started with, one for each source (the newest press's last).
+    pub applied: RwSignal<Vec<Applied>, LocalStorage>,
+    /// The composites made, one for each result.
+    pub composites: RwSignal<Vec<Composite>, LocalStorage>,
+    /// The chain a composite made the next image of ("Edit this result"), with that
+    /// image's preview URL.
+    next_root: StoredValue<Option<(String, Root)>, LocalStorage>,
+    /// Where the runs are kept, so a feather changed later is kept with its run.
+    history: StoredValue<Option<crate::history::History>, LocalStorage>,
 }
 
 impl Default for Area {
@@ -76,8 +119,10 @@ impl Area {
             undo: StoredValue::new(Vec::new()),
             keep_next: StoredValue::new(false),
             painted_on: StoredValue::new(None),
-            applied: RwSignal::new_local(None),
-            composite: RwSignal::new_local(None),
+            applied: RwSignal::new_local(Vec::new()),
+            composites: RwSignal::new_local(Vec::new()),
+            next_root: StoredValue::new_local(None),
+            history: StoredValue::new_local(None),
         }
     }
 
@@ -152,53 +197,154 @@ impl Area {
         self.marks.set(mask.marks);
     }
 
-    /// A run starts: what its result will be laid into. Hooked into the run by the editor.
+    /// A press starts `jobs` (run ids with their sources), the area painted on `shown`:
+    /// what each result will be laid into. Hooked into the run by the editor.
     pub fn run_started(
         &self,
-        source: &Source,
+        shown: &Source,
+        jobs: &[(String, Source)],
         params: &EditParams,
         history: Option<crate::history::History>,
-        runs: &[String],
     ) {
-        self.source_changed(Some(source.preview_url.clone()));
+        self.source_changed(Some(shown.preview_url.clone()));
+        self.history.set_value(history);
         let mask = self.mask().filter(|_| Self::allowed(params));
-        if let Some(history) = history {
-            history.run_area(runs, mask.clone());
+        let root = self
+            .next_root
+            .with_value(|next| next.clone())
+            .filter(|(preview, _)| *preview == shown.preview_url)
+            .map(|(_, root)| root);
+        let mut started: Vec<Applied> = Vec::new();
+        let mut unfit_runs = Vec::new();
+        for (id, source) in jobs {
+            // The image painted on fits by definition; another of the batch fits when it
+            // has its shape, at whatever size.
+            let unfit = mask.as_ref().is_some_and(|mask| {
+                source.preview_url != shown.preview_url
+                    && source.dimensions.is_some_and(|(w, h)| !mask.fits(w, h))
+            });
+            if unfit {
+                unfit_runs.push(id.clone());
+            }
+            if started.iter().any(|a| a.source_url == source.preview_url) {
+                continue;
+            }
+            let original = match &source.origin {
+                Origin::File { file, .. } => Some(file.clone()),
+                _ => None,
+            };
+            started.push(Applied {
+                mask: mask.clone(),
+                unfit,
+                original_size: original.as_ref().and(source.dimensions),
+                original,
+                source_url: source.preview_url.clone(),
+                root: root
+                    .clone()
+                    .filter(|_| source.preview_url == shown.preview_url),
+            });
         }
-        let original = match &source.origin {
-            Origin::File { file, .. } => Some(file.clone()),
-            _ => None,
-        };
-        self.applied.set(Some(Applied {
-            mask,
-            original_size: original.as_ref().and(source.dimensions),
-            original,
-            source_url: source.preview_url.clone(),
-        }));
+        if let Some(history) = history {
+            let ids: Vec<String> = jobs.iter().map(|(id, _)| id.clone()).collect();
+            history.run_area(&ids, mask, &unfit_runs);
+        }
+        self.applied.update(|applied| {
+            applied.retain(|a| !started.iter().any(|s| s.source_url == a.source_url));
+            applied.extend(started);
+        });
     }
 
-    /// Keeps the composite `blob` made for `result`, releasing the one before.
-    pub fn keep_composite(&self, result: &RunResult, blob: web_sys::Blob) {
+    /// What the run of a result sent from `source_url` started with.
+    pub fn applied_for(&self, source_url: &str) -> Option<Applied> {
+        self.applied.with_untracked(|applied| {
+            applied
+                .iter()
+                .rev()
+                .find(|a| a.source_url == source_url)
+                .cloned()
+        })
+    }
+
+    /// The source of `result` turned out to have another shape than the area's.
+    pub fn mark_unfit(&self, result: &RunResult) {
+        self.applied.update(|applied| {
+            for entry in applied
+                .iter_mut()
+                .filter(|a| a.source_url == result.before_url)
+            {
+                entry.unfit = true;
+            }
+        });
+        if let Some(history) = self.history.get_value() {
+            history.result_unfit(&result.display_url);
+        }
+    }
+
+    /// Keeps the composite `laid` (its bytes and size) made for `result` from the model's
+    /// `made` with `mask`, releasing the one before; the run's history keeps the feather it
+    /// was made with.
+    pub fn keep_composite(
+        &self,
+        result: &RunResult,
+        laid: (web_sys::Blob, Option<(u32, u32)>),
+        made: web_sys::Blob,
+        mask: &Mask,
+    ) {
+        let (blob, size) = laid;
         let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
             return;
         };
-        let old = self.composite.try_get_untracked().flatten();
-        self.composite.set(Some(Composite {
+        let composite = Composite {
             for_result: result.display_url.clone(),
             blob,
+            size,
             url,
-        }));
-        if let Some(old) = old {
+            result: made,
+            feather: mask.feather,
+        };
+        let mut released = Vec::new();
+        self.composites.update(|composites| {
+            let (old, kept): (Vec<Composite>, Vec<Composite>) = std::mem::take(composites)
+                .into_iter()
+                .partition(|c| c.for_result == composite.for_result);
+            *composites = kept;
+            released = old;
+            composites.push(composite);
+            let over = composites.len().saturating_sub(KEPT_COMPOSITES);
+            released.extend(composites.drain(..over));
+        });
+        for old in released {
             let _ = web_sys::Url::revoke_object_url(&old.url);
         }
+        if let Some(history) = self.history.get_value() {
+            history.result_feather(&result.display_url, mask.feather);
+        }
+    }
+
+    /// The composite of the result shown at `display_url`, when one was made.
+    pub fn composite_for(&self, display_url: &str) -> Option<Composite> {
+        self.composites.with_untracked(|composites| {
+            composites
+                .iter()
+                .find(|c| c.for_result == display_url)
+                .cloned()
+        })
+    }
+
+    /// The address that shows the result at `display_url`: its composite's, once made.
+    /// Tracked, for views.
+    pub fn shown_url(&self, display_url: &str) -> Option<String> {
+        self.composites.with(|composites| {
+            composites
+                .iter()
+                .find(|c| c.for_result == display_url)
+                .map(|c| c.url.clone())
+        })
     }
 
     /// The composite of `result`, when one was made.
     pub fn composite_of(&self, result: &RunResult) -> Option<Composite> {
-        self.composite
-            .try_get_untracked()
-            .flatten()
-            .filter(|c| c.for_result == result.display_url)
+        self.composite_for(&result.display_url)
     }
 
     /// "Edit this result" with a composite: the composite is the next image (uploaded, as
@@ -210,6 +356,28 @@ impl Area {
         let Ok(preview_url) = web_sys::Url::create_object_url_with_blob(&composite.blob) else {
             return false;
         };
+        // Full size of the next edit is the first photo's: the chain goes on from it.
+        let applied = self.applied_for(&result.before_url);
+        let layer = (
+            composite.result.clone(),
+            applied.as_ref().and_then(|a| a.area()).map(|mask| Mask {
+                feather: composite.feather,
+                ..mask.clone()
+            }),
+        );
+        let root = applied.and_then(|applied| match applied.root {
+            Some(mut root) => {
+                root.layers.push(layer);
+                Some(root)
+            }
+            None => Some(Root {
+                original: applied.original?,
+                size: applied.original_size?,
+                layers: vec![layer],
+            }),
+        });
+        self.next_root
+            .set_value(root.map(|root| (preview_url.clone(), root)));
         self.keep_next.set_value(true);
         set_source(Source {
             name: "previous result.png".into(),
@@ -220,7 +388,7 @@ impl Area {
             },
             preview_url,
             size: Some(composite.blob.size() as u64),
-            dimensions: self.size.get_untracked(),
+            dimensions: composite.size.or(self.size.get_untracked()),
             recipe: None,
         });
         true

@@ -111,6 +111,7 @@ async fn composite_of(mask: Option<Mask>) -> (u32, u32, Vec<u8>) {
     let result = png(W, H, result_pixel).await;
     let made = composite(Job {
         original,
+        layers: Vec::new(),
         result,
         mask,
         size: None,
@@ -181,6 +182,7 @@ async fn a_smaller_result_is_scaled_to_the_source_and_a_full_size_carries_the_re
     };
     let made = composite(Job {
         original,
+        layers: Vec::new(),
         result,
         mask: Some(rect_mask(0.0)),
         size: None,
@@ -408,4 +410,541 @@ async fn a_rectangle_is_drawn_by_keys_and_the_brush_is_off_for_other_aspect_rati
         1,
         "no painting while off"
     );
+}
+
+// ---- In the editor: a batch, and a feather changed after the result ----
+
+mod editor {
+    use std::cell::{Cell, RefCell};
+    use std::rc::Rc;
+
+    use flexedit::config::Config;
+    use flexedit::editor::Editor;
+    use flexedit::history::History;
+    use flexedit::mask::UNFIT_SENTENCE;
+    use flexedit::transport::{Cancel, Connection, LocalFuture, Progress, Transport, Upload};
+    use flexedit_api::{ApiError, AssetPath, EditOutcome, EditResult};
+    use leptos::prelude::*;
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_futures::JsFuture;
+    use wasm_bindgen_test::*;
+
+    use super::dom::{document, find, settle, type_into, until};
+    use super::{Rgba, at, pixels, png};
+
+    /// What the model returns for every edit: one colour, scaled by the page to each source.
+    const RESULT_COLOUR: Rgba = [20, 200, 40, 255];
+
+    /// Answers every edit at once with a result of its own address (results are told apart
+    /// by it) and `RESULT_COLOUR`'s bytes.
+    struct Model {
+        result: Vec<u8>,
+        edits: Cell<u32>,
+    }
+
+    impl Transport for Model {
+        fn upload(
+            &self,
+            _connection: &Connection,
+            _upload: Upload,
+            progress: Progress,
+            _cancel: &Cancel,
+        ) -> LocalFuture<Result<AssetPath, ApiError>> {
+            progress(100);
+            Box::pin(async { Ok(AssetPath::new("images/uploaded.png")) })
+        }
+
+        fn edit(
+            &self,
+            _connection: &Connection,
+            _body: String,
+            _cancel: &Cancel,
+        ) -> LocalFuture<EditOutcome> {
+            let n = self.edits.get() + 1;
+            self.edits.set(n);
+            let b64 = base64(&self.result);
+            Box::pin(async move {
+                EditOutcome::Succeeded(EditResult {
+                    uuid: Some(format!("u-{n}")),
+                    display_url: format!("data:image/png;edit={n};base64,{b64}"),
+                    storage_paths: vec![format!("images/result-{n}.png")],
+                    credits: None,
+                    expires_at: None,
+                    prompt_object: None,
+                })
+            })
+        }
+
+        fn poll(
+            &self,
+            _connection: &Connection,
+            _record: &flexedit_api::RecordId,
+            _cancel: &Cancel,
+        ) -> LocalFuture<flexedit::run::poll::Polled> {
+            Box::pin(async { EditOutcome::Failed(ApiError::UnknownRecord).into() })
+        }
+
+        fn fetch_image(
+            &self,
+            _c: &Connection,
+            _url: &str,
+        ) -> LocalFuture<Result<web_sys::Blob, ApiError>> {
+            let bytes = self.result.clone();
+            Box::pin(async move {
+                Ok(flexedit::history::bytes_blob(&bytes, "image/png").expect("a blob"))
+            })
+        }
+    }
+
+    fn base64(bytes: &[u8]) -> String {
+        let binary: String = bytes.iter().map(|b| char::from(*b)).collect();
+        web_sys::window()
+            .expect("window")
+            .btoa(&binary)
+            .expect("base64")
+    }
+
+    async fn result_png() -> Vec<u8> {
+        let blob = png(8, 4, |_, _| RESULT_COLOUR).await;
+        flexedit::prepare::blob_bytes(&blob).await.expect("bytes")
+    }
+
+    /// Mounts an editor with a history on its own database, as the app does.
+    async fn mount(db: &str) -> (web_sys::HtmlElement, History) {
+        mount_with(db, Config::default()).await
+    }
+
+    async fn mount_with(db: &str, config: Config) -> (web_sys::HtmlElement, History) {
+        let result = result_png().await;
+        let root: web_sys::HtmlElement = document()
+            .create_element("div")
+            .expect("div")
+            .unchecked_into();
+        document()
+            .body()
+            .expect("body")
+            .append_child(&root)
+            .expect("attach");
+        let slot = Rc::new(RefCell::new(None));
+        let given = slot.clone();
+        let db = db.to_owned();
+        leptos::mount::mount_to(root.clone(), move || {
+            let history = History::new(&db);
+            provide_context(history);
+            *given.borrow_mut() = Some(history);
+            let transport: Rc<dyn Transport> = Rc::new(Model {
+                result: result.clone(),
+                edits: Cell::new(0),
+            });
+            view! { <Editor config=config.clone() transport/> }
+        })
+        .forget();
+        let history = slot.borrow().expect("the history was made");
+        until("the history opened", || {
+            history.availability.get_untracked() == flexedit::history::Availability::On
+        })
+        .await;
+        (root, history)
+    }
+
+    fn db_name(test: &str) -> String {
+        format!(
+            "flexedit-test-areas-{test}-{}",
+            (js_sys::Math::random() * 1e12) as u64
+        )
+    }
+
+    fn text_of(root: &web_sys::HtmlElement, selector: &str) -> String {
+        find(root, selector)
+            .and_then(|e| e.text_content())
+            .unwrap_or_default()
+    }
+
+    fn click(root: &web_sys::HtmlElement, test_id: &str) {
+        find(root, &format!("[data-testid='{test_id}']"))
+            .unwrap_or_else(|| panic!("no {test_id}"))
+            .click();
+    }
+
+    /// Chooses `files` (name, PNG) as a person would with the file picker.
+    async fn choose(root: &web_sys::HtmlElement, files: &[(&str, &web_sys::Blob)]) {
+        let transfer = web_sys::DataTransfer::new().expect("a transfer");
+        for (name, blob) in files {
+            let parts = js_sys::Array::of1(blob);
+            let options = web_sys::FilePropertyBag::new();
+            options.set_type("image/png");
+            let file = web_sys::File::new_with_blob_sequence_and_options(&parts, name, &options)
+                .expect("a file");
+            transfer.items().add_with_file(&file).expect("add the file");
+        }
+        let input: web_sys::HtmlInputElement = find(root, "[data-testid='file-input']")
+            .expect("the file input")
+            .unchecked_into();
+        input.set_files(transfer.files().as_ref());
+        input
+            .dispatch_event(&web_sys::Event::new("change").expect("change"))
+            .expect("dispatch change");
+    }
+
+    /// Adds the keyboard's rectangle (centred, half the image each way) to the area.
+    async fn paint_by_keys(root: &web_sys::HtmlElement) {
+        until("the brush is ready over the loaded image", || {
+            text_of(root, "[data-testid='area-status']").contains("Nothing painted")
+                && find(root, ".area-image").is_some_and(|image| {
+                    image
+                        .unchecked_into::<web_sys::HtmlImageElement>()
+                        .natural_width()
+                        > 0
+                })
+        })
+        .await;
+        settle().await;
+        let init = web_sys::KeyboardEventInit::new();
+        init.set_key("Enter");
+        init.set_bubbles(true);
+        let event = web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init)
+            .expect("keydown");
+        find(root, "[data-testid='area-canvas']")
+            .expect("the brush's canvas")
+            .dispatch_event(&event)
+            .expect("dispatch Enter");
+        until("the area is painted", || {
+            text_of(root, "[data-testid='area-status']").contains("Only the painted area")
+        })
+        .await;
+    }
+
+    /// The tiles of the press of `n` jobs, in order, as far as they are shown.
+    fn jobs(root: &web_sys::HtmlElement, n: usize) -> Vec<web_sys::HtmlElement> {
+        (0..n)
+            .filter_map(|i| find(root, &format!("[data-testid='job'][data-index='{i}']")))
+            .collect()
+    }
+
+    fn job(root: &web_sys::HtmlElement, index: usize) -> web_sys::HtmlElement {
+        find(root, &format!("[data-testid='job'][data-index='{index}']"))
+            .unwrap_or_else(|| panic!("no job {index}"))
+    }
+
+    fn tile_image(job: &web_sys::HtmlElement) -> String {
+        find(job, ".job-image")
+            .and_then(|i| i.get_attribute("src"))
+            .unwrap_or_default()
+    }
+
+    async fn fetched(url: &str) -> web_sys::Blob {
+        let response: web_sys::Response =
+            JsFuture::from(web_sys::window().expect("window").fetch_with_str(url))
+                .await
+                .expect("fetch")
+                .unchecked_into();
+        JsFuture::from(response.blob().expect("blob"))
+            .await
+            .expect("bytes")
+            .unchecked_into()
+    }
+
+    /// Checks a composite of a `width` × `height` source: its own pixels outside the
+    /// centred half, exactly; the result deep inside.
+    async fn assert_laid_in(url: &str, width: u32, height: u32, source: impl Fn(u32, u32) -> Rgba) {
+        let (w, h, data) = pixels(&fetched(url).await).await;
+        assert_eq!((w, h), (width, height), "the source's own size");
+        let inside = |x: u32, y: u32| {
+            (width / 4..3 * width / 4).contains(&x) && (height / 4..3 * height / 4).contains(&y)
+        };
+        for y in 0..h {
+            for x in 0..w {
+                if !inside(x, y) {
+                    assert_eq!(
+                        at(&data, w, x, y),
+                        source(x, y),
+                        "outside at ({x}, {y}) of {w} × {h}"
+                    );
+                }
+            }
+        }
+        assert_eq!(
+            at(&data, w, w / 2, h / 2),
+            RESULT_COLOUR,
+            "the result in the middle"
+        );
+    }
+
+    fn small(x: u32, y: u32) -> Rgba {
+        [x as u8, (y * 2) as u8, 100, 255]
+    }
+
+    fn large(x: u32, y: u32) -> Rgba {
+        [(x / 2) as u8, y as u8, 180, 255]
+    }
+
+    fn square(x: u32, y: u32) -> Rgba {
+        [x as u8, y as u8, 30, 255]
+    }
+
+    #[wasm_bindgen_test]
+    async fn every_image_of_a_batch_is_laid_into_its_own_source_or_said_to_be_another_shape() {
+        let (root, history) = mount(&db_name("batch")).await;
+        // Painted on the first; the second has its shape at twice the size; the third is
+        // square.
+        let first = png(200, 100, small).await;
+        let second = png(400, 200, large).await;
+        let third = png(100, 100, square).await;
+        choose(
+            &root,
+            &[("a.png", &first), ("b.png", &second), ("c.png", &third)],
+        )
+        .await;
+        paint_by_keys(&root).await;
+        type_into(&root, "#field-prompt", "Paint the sign green");
+        settle().await;
+        click(&root, "run");
+        until(
+            "all three edits are done, each tile on its composite or saying why not",
+            || {
+                let jobs = jobs(&root, 3);
+                jobs.len() == 3
+                    && jobs
+                        .iter()
+                        .all(|j| j.get_attribute("data-state").as_deref() == Some("done"))
+                    && tile_image(&job(&root, 0)).starts_with("blob:")
+                    && tile_image(&job(&root, 1)).starts_with("blob:")
+                    && text_of(&job(&root, 2), "[data-testid='job-area']") == UNFIT_SENTENCE
+            },
+        )
+        .await;
+        assert_laid_in(&tile_image(&job(&root, 0)), 200, 100, small).await;
+        assert_laid_in(&tile_image(&job(&root, 1)), 400, 200, large).await;
+        // The square one is the model's whole edit, not a stretched area.
+        assert!(tile_image(&job(&root, 2)).starts_with("data:image/png"));
+        assert_eq!(text_of(&job(&root, 0), "[data-testid='job-area']"), "");
+        // The history keeps, for each job, whether its result is a composite.
+        until("the history keeps the three runs", || {
+            history.runs.with_untracked(|runs| {
+                runs.len() == 3 && runs.iter().all(|r| r.success().is_some())
+            })
+        })
+        .await;
+        let mut kept: Vec<(usize, bool, bool)> = history.runs.with_untracked(|runs| {
+            runs.iter()
+                .map(|r| {
+                    let index = r.place.as_ref().map_or(usize::MAX, |p| p.index);
+                    (index, r.mask.is_some(), r.area_unfit)
+                })
+                .collect()
+        });
+        kept.sort();
+        assert_eq!(kept, [(0, true, false), (1, true, false), (2, true, true)]);
+
+        // Show this result: the panel shows each job's own composite, or says why not.
+        click(&job(&root, 1), "job-pick");
+        until("the second result shows its composite", || {
+            find(&root, "[data-testid='composite-status']")
+                .and_then(|s| s.get_attribute("data-state"))
+                .as_deref()
+                == Some("ready")
+                && find(&root, "[data-testid='result-image']").and_then(|i| i.get_attribute("src"))
+                    == Some(tile_image(&job(&root, 1)))
+        })
+        .await;
+        click(&job(&root, 2), "job-pick");
+        until("the third result says it is the whole edit", || {
+            text_of(&root, "[data-testid='composite-status']") == UNFIT_SENTENCE
+        })
+        .await;
+        assert!(
+            find(&root, "[data-testid='result-image']")
+                .and_then(|i| i.get_attribute("src"))
+                .is_some_and(|src| src.starts_with("data:image/png"))
+        );
+
+        // Edit this result of the larger image: its composite, at its own size.
+        click(&job(&root, 1), "job-pick");
+        until("the second result is shown again", || {
+            composite_ready(&root)
+        })
+        .await;
+        click(&root, "edit-this-result");
+        until("the composite is the image, at its own size", || {
+            let info = text_of(&root, "[data-testid='source-info']");
+            info.contains("previous result") && info.contains("400 × 200")
+        })
+        .await;
+        root.remove();
+    }
+
+    fn feather_field(root: &web_sys::HtmlElement) -> String {
+        find(root, "[data-testid='area-feather']")
+            .map(|f| f.unchecked_into::<web_sys::HtmlInputElement>().value())
+            .unwrap_or_default()
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_feather_changed_after_the_result_is_kept_with_its_run() {
+        let db = db_name("feather");
+        let (root, history) = mount(&db).await;
+        choose(&root, &[("a.png", &png(200, 100, small).await)]).await;
+        paint_by_keys(&root).await;
+        type_into(&root, "#field-prompt", "Paint the sign green");
+        settle().await;
+        click(&root, "run");
+        until("the composite is on show and the run kept", || {
+            find(&root, "[data-testid='composite-status']")
+                .and_then(|s| s.get_attribute("data-state"))
+                .as_deref()
+                == Some("ready")
+                && history
+                    .runs
+                    .with_untracked(|runs| runs.iter().any(|r| r.success().is_some()))
+        })
+        .await;
+        let before = find(&root, "[data-testid='result-image']")
+            .and_then(|i| i.get_attribute("src"))
+            .unwrap_or_default();
+        assert_eq!(
+            feather_field(&root),
+            "8",
+            "the feather the run started with"
+        );
+
+        type_into(&root, "[data-testid='area-feather']", "20");
+        until("the composite is made again with the new feather", || {
+            find(&root, "[data-testid='result-image']")
+                .and_then(|i| i.get_attribute("src"))
+                .is_some_and(|src| src.starts_with("blob:") && src != before)
+        })
+        .await;
+        until("the run keeps the new feather", || {
+            history.runs.with_untracked(|runs| {
+                runs.iter()
+                    .any(|r| r.mask.as_ref().is_some_and(|m| m.feather == 20.0))
+            })
+        })
+        .await;
+
+        // A reload, then the run's result edited again from the history: its area comes
+        // back with the feather last set.
+        root.remove();
+        let (again, _history) = mount(&db).await;
+        until("the run is listed", || {
+            find(&again, "[data-testid='history-open']").is_some()
+        })
+        .await;
+        click(&again, "history-open");
+        until("the run opened", || {
+            find(&again, "[data-testid='history-edit-result']").is_some()
+        })
+        .await;
+        click(&again, "history-edit-result");
+        until("the area came back with the feather last set", || {
+            feather_field(&again) == "20"
+                && text_of(&again, "[data-testid='area-status']").contains("Only the painted area")
+        })
+        .await;
+        again.remove();
+    }
+
+    /// Catches the page's downloads: their addresses, in order, instead of saving them.
+    fn catch_downloads() -> Rc<RefCell<Vec<String>>> {
+        let caught: Rc<RefCell<Vec<String>>> = Rc::default();
+        let kept = caught.clone();
+        let listener = wasm_bindgen::closure::Closure::<dyn Fn(web_sys::MouseEvent)>::new(
+            move |event: web_sys::MouseEvent| {
+                let link = event
+                    .target()
+                    .and_then(|t| t.dyn_into::<web_sys::HtmlAnchorElement>().ok())
+                    .filter(|a| !a.download().is_empty());
+                if let Some(link) = link {
+                    event.prevent_default();
+                    kept.borrow_mut().push(link.href());
+                }
+            },
+        );
+        document()
+            .add_event_listener_with_callback_and_bool(
+                "click",
+                listener.as_ref().unchecked_ref(),
+                true,
+            )
+            .expect("listen for downloads");
+        listener.forget();
+        caught
+    }
+
+    fn composite_ready(root: &web_sys::HtmlElement) -> bool {
+        find(root, "[data-testid='composite-status']")
+            .and_then(|s| s.get_attribute("data-state"))
+            .as_deref()
+            == Some("ready")
+    }
+
+    #[wasm_bindgen_test]
+    async fn full_size_after_edit_this_result_is_the_first_photo_with_both_edits_laid_in() {
+        let downloads = catch_downloads();
+        // Uploads are a quarter of the photo's pixels, so the composite the second edit
+        // starts from is half the photo's width.
+        let config = Config {
+            max_upload_pixels: 200 * 100,
+            ..Config::default()
+        };
+        let (root, _history) = mount_with(&db_name("chain"), config).await;
+        choose(&root, &[("photo.png", &png(400, 200, large).await)]).await;
+        paint_by_keys(&root).await;
+        type_into(&root, "#field-prompt", "Paint the sign green");
+        settle().await;
+        click(&root, "run");
+        until("the first composite is on show", || composite_ready(&root)).await;
+        let first = find(&root, "[data-testid='result-image']")
+            .and_then(|i| i.get_attribute("src"))
+            .unwrap_or_default();
+
+        click(&root, "edit-this-result");
+        until("the composite is the image, its area kept", || {
+            text_of(&root, "[data-testid='area-status']").contains("Only the painted area")
+                && text_of(&root, "[data-testid='source-info']").contains("previous result")
+        })
+        .await;
+        click(&root, "run");
+        until("the second composite is on show", || {
+            composite_ready(&root)
+                && find(&root, "[data-testid='result-image']")
+                    .and_then(|i| i.get_attribute("src"))
+                    .is_some_and(|src| src != first)
+        })
+        .await;
+        assert!(
+            text_of(&root, "[data-testid='full-size-sentence']").contains("400 × 200 px"),
+            "{}",
+            text_of(&root, "[data-testid='full-size-sentence']")
+        );
+        click(&root, "download-full-size");
+        until("the full size is saved", || {
+            text_of(&root, "[data-testid='full-size-notice']").contains("Saved the full size")
+        })
+        .await;
+        assert!(
+            text_of(&root, "[data-testid='full-size-notice']").contains("(400 × 200 px)"),
+            "{}",
+            text_of(&root, "[data-testid='full-size-notice']")
+        );
+        let saved = downloads.borrow().last().cloned().expect("a download");
+        let (w, h, data) = pixels(&fetched(&saved).await).await;
+        assert_eq!((w, h), (400, 200), "the first photo's own size");
+        // Both areas are the centred half (100..300 × 50..150 at this size); a pixel of
+        // its edge is left out, where the area painted on the upload is scaled up.
+        let near_area = |x: u32, y: u32| (98..302).contains(&x) && (48..152).contains(&y);
+        for y in 0..h {
+            for x in 0..w {
+                if !near_area(x, y) {
+                    assert_eq!(
+                        at(&data, w, x, y),
+                        large(x, y),
+                        "the photo's own at ({x}, {y})"
+                    );
+                }
+            }
+        }
+        assert_eq!(at(&data, w, 200, 100), RESULT_COLOUR, "the edits inside");
+        root.remove();
+    }
 }

@@ -78,6 +78,7 @@ fn record(id: &str, prompt: &str) -> RunRecord {
         place: None,
         queued_by: None,
         mask: None,
+        area_unfit: false,
     }
 }
 

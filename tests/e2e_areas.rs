@@ -2,7 +2,7 @@
 //! 4000 photo with an area painted by keys is edited; Download full size gives a 6000 ×
 //! 4000 PNG that is the photo outside the area and carries the recipe; the history's
 //! export holds the area, importing it keeps it, and editing that run's result brings the
-//! area back.
+//! area back. A batch with an area downloads each image laid into its own source.
 
 mod support;
 
@@ -152,5 +152,86 @@ async fn a_painted_area_keeps_the_photo_at_full_size_and_travels_with_the_histor
     session
         .wait_for_text("area-status", "Only the painted area")
         .await;
+    session.close().await;
+}
+
+/// A batch with an area: Download all holds each image of the painted shape laid into its
+/// own source (its own pixels outside the area, exactly), and the model's whole edit for
+/// one of another shape, as the manifest says.
+#[tokio::test]
+async fn download_all_of_a_batch_with_an_area_holds_each_image_laid_into_its_own_source() {
+    let session = Session::start().await;
+    let dir = TempDir::new("flexedit-e2e-areas-batch");
+    // Two of one shape at two sizes, and a square one.
+    let sizes = [(300, 200), (600, 400), (240, 240)];
+    let sources: Vec<Vec<u8>> = sizes.iter().map(|&(w, h)| images::png(w, h)).collect();
+    let paths: Vec<_> = sources
+        .iter()
+        .enumerate()
+        .map(|(i, png)| images::write(dir.path(), &format!("banner-{}.png", i + 1), png))
+        .collect();
+    session.open_editor().await;
+    session.choose_files(&paths).await;
+    session
+        .wait_for_text("batch", "3 images, one edit each")
+        .await;
+    session.wait_for_text("source-info", "300 × 200").await;
+    let canvas = session.by_test_id("area-canvas").await;
+    canvas
+        .send_keys(&Key::Enter.to_string())
+        .await
+        .expect("press Enter on the brush");
+    session
+        .wait_for_text("area-status", "Only the painted area")
+        .await;
+    session
+        .fill("field-prompt", "Put our logo in the middle")
+        .await;
+    session.click("run").await;
+    session.wait_for_text("jobs-summary", "3 of 3 done").await;
+    session
+        .wait_for_text("job-area", "painted on an image of another shape")
+        .await;
+
+    session.click("download-all").await;
+    session
+        .wait_for_text("download-all-status", "Downloaded 3 results in one zip")
+        .await;
+    let (_, zip) = session.downloaded_file().await;
+    let entries = flexedit_api::zip::read_zip(&zip).expect("a readable zip");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&entries[0].data).expect("the manifest");
+    let laid: Vec<bool> = manifest["results"]
+        .as_array()
+        .expect("the results")
+        .iter()
+        .map(|r| r["area"] == true)
+        .collect();
+    assert_eq!(laid, [true, true, false], "{manifest}");
+    for (i, &(width, height)) in sizes.iter().enumerate().take(2) {
+        let written = image::load_from_memory(&entries[i + 1].data)
+            .expect("an image")
+            .to_rgb8();
+        assert_eq!(written.dimensions(), (width, height), "image {}", i + 1);
+        let own = images::gradient(width, height);
+        // The area: the centred half, painted on the first image and scaled to this one.
+        let inside = |x: u32, y: u32| {
+            (width / 4..3 * width / 4).contains(&x) && (height / 4..3 * height / 4).contains(&y)
+        };
+        let mut outside = 0;
+        for (x, y, pixel) in written.enumerate_pixels() {
+            if !inside(x, y) {
+                assert_eq!(pixel, own.get_pixel(x, y), "image {} at ({x}, {y})", i + 1);
+                outside += 1;
+            }
+        }
+        assert_eq!(outside, width * height * 3 / 4, "image {}", i + 1);
+    }
+    let square = image::load_from_memory(&entries[3].data).expect("an image");
+    assert_ne!(
+        square.to_rgb8(),
+        images::gradient(240, 240),
+        "the square one is the model's edit"
+    );
     session.close().await;
 }

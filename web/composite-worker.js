@@ -3,12 +3,15 @@
 // under the page's Content-Security-Policy as `worker-src blob:` and needs no file of its
 // own beside an embedding page.
 //
-// Message in:  {id, original: Blob, result: Blob, mask: Mask|null, width, height, chunk}
+// Message in:  {id, original: Blob, layers: [{result: Blob, mask: Mask|null}], result: Blob,
+//               mask: Mask|null, width, height, chunk}
+//   `layers` (may be absent) are laid in before `result`, in order, each through its own
+//   mask: the earlier edits of a chain when `original` is its first photo.
 //   Mask is src/mask.rs's JSON: {width, height, feather, marks: [{paint|erase: {radius,
 //   points: [[x, y], ...]}} | {rect: [x, y, w, h]}]} in the pixels of the image it was
 //   painted on; `width` × `height` is the size to write; `chunk` (bytes or null) is a PNG
 //   chunk to insert after IHDR.
-// Message out: {id, blob, ms} or {id, error}.
+// Message out: {id, blob, width, height, ms} or {id, error}.
 
 // Above this size the soft edge is worked out on fewer pixels and scaled up: its distances
 // are what cost, and a feather is smooth, so a full-size photo gains nothing from more.
@@ -164,18 +167,9 @@ function bounds(canvas) {
   return right < 0 ? null : { left, top, right: right + 1, bottom: bottom + 1 };
 }
 
-async function composite({ original, result, mask, width, height, chunk }) {
-  const started = performance.now();
-  const [originalBitmap, resultBitmap] = await Promise.all([
-    createImageBitmap(original),
-    createImageBitmap(result),
-  ]);
-  width = width || originalBitmap.width;
-  height = height || originalBitmap.height;
-  // Opaque: the file needs no alpha channel, which makes it smaller and faster to write.
-  const [out, outContext] = canvas2d(width, height, { alpha: false });
-  outContext.imageSmoothingEnabled = true;
-  outContext.imageSmoothingQuality = "high";
+// Lays `bitmap` scaled to `width` × `height` into `outContext` through `mask`: all of it
+// when nothing is painted.
+function layIn(outContext, bitmap, mask, width, height) {
   let area = null;
   let alpha = null;
   let scale = 1;
@@ -192,9 +186,8 @@ async function composite({ original, result, mask, width, height, chunk }) {
   }
   if (!area) {
     // Nothing painted (or all of it erased): the whole image may change.
-    outContext.drawImage(resultBitmap, 0, 0, width, height);
+    outContext.drawImage(bitmap, 0, 0, width, height);
   } else {
-    outContext.drawImage(originalBitmap, 0, 0, width, height);
     // Only the area's box is drawn twice: the cost follows what was painted, not the
     // photo's size. Drawn through a translation rather than a source rectangle so each
     // pixel is sampled exactly as drawing the whole image would.
@@ -209,13 +202,29 @@ async function composite({ original, result, mask, width, height, chunk }) {
     layerContext.translate(-left, -top);
     layerContext.drawImage(alpha, 0, 0, width, height);
     layerContext.globalCompositeOperation = "source-in";
-    layerContext.drawImage(resultBitmap, 0, 0, width, height);
+    layerContext.drawImage(bitmap, 0, 0, width, height);
     outContext.drawImage(layer, left, top);
     layer.width = layer.height = 0;
   }
   if (alpha) alpha.width = alpha.height = 0;
+}
+
+async function composite({ original, layers, result, mask, width, height, chunk }) {
+  const started = performance.now();
+  const originalBitmap = await createImageBitmap(original);
+  width = width || originalBitmap.width;
+  height = height || originalBitmap.height;
+  // Opaque: the file needs no alpha channel, which makes it smaller and faster to write.
+  const [out, outContext] = canvas2d(width, height, { alpha: false });
+  outContext.imageSmoothingEnabled = true;
+  outContext.imageSmoothingQuality = "high";
+  outContext.drawImage(originalBitmap, 0, 0, width, height);
   originalBitmap.close();
-  resultBitmap.close();
+  for (const layer of [...(layers || []), { result, mask }]) {
+    const bitmap = await createImageBitmap(layer.result);
+    layIn(outContext, bitmap, layer.mask, width, height);
+    bitmap.close();
+  }
   let blob = await out.convertToBlob({ type: "image/png" });
   out.width = out.height = 0;
   if (chunk) {
@@ -226,14 +235,14 @@ async function composite({ original, result, mask, width, height, chunk }) {
       blob = new Blob([blob.slice(0, 33), chunk, blob.slice(33)], { type: "image/png" });
     }
   }
-  return { blob, ms: performance.now() - started };
+  return { blob, width, height, ms: performance.now() - started };
 }
 
 self.onmessage = async (event) => {
   const job = event.data;
   try {
-    const { blob, ms } = await composite(job);
-    self.postMessage({ id: job.id, blob, ms });
+    const { blob, width, height, ms } = await composite(job);
+    self.postMessage({ id: job.id, blob, width, height, ms });
   } catch (error) {
     self.postMessage({ id: job.id, error: String((error && error.message) || error) });
   }

@@ -444,6 +444,7 @@ impl History {
         if let Some(before) = before {
             record.started_at = before.started_at;
             record.mask = before.mask;
+            record.area_unfit = before.area_unfit;
         }
         let asset_path = record.source.asset_path.clone();
         let branch = self.branch.get_value().filter(|b| {
@@ -945,6 +946,7 @@ pub fn new_record(
         place: None,
         queued_by: None,
         mask: None,
+        area_unfit: false,
     };
     (record, blob)
 }
@@ -1008,6 +1010,16 @@ crate::split::part! {
                 preview_url: success.display_url.clone(),
                 blob: Some(blob.clone()),
             }));
+        }
+        // The area as it may have changed since the run finished (a feather set again, a
+        // source found to be of another shape): the list holds it.
+        if let Some((mask, unfit)) = history.runs.with_untracked(|runs| {
+            runs.iter()
+                .find(|r| r.id == record.id)
+                .map(|r| (r.mask.clone(), r.area_unfit))
+        }) {
+            record.mask = mask;
+            record.area_unfit = unfit;
         }
         let written = store.put_run(&record, &[(Slot::Result, &blob)]).await;
         history.after_write(written).await;

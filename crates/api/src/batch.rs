@@ -1,5 +1,6 @@
 //! "Download all": the results of a press in one zip, each file the provider's bytes as
-//! they came, with a manifest saying how each was made.
+//! they came (or, when an area was painted, the result laid into its source, as the page
+//! shows it), with a manifest saying how each was made.
 
 use serde::Serialize;
 
@@ -16,6 +17,9 @@ pub struct ResultFile {
     /// Exactly what was sent for it.
     pub prompt_object: PromptObject,
     pub record: Option<String>,
+    /// The bytes are the result laid into its source through the painted area, not the
+    /// provider's own.
+    pub area: bool,
 }
 
 #[derive(Serialize)]
@@ -34,6 +38,9 @@ struct ManifestEntry<'a> {
     seed: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     record: Option<&'a str>,
+    /// The file is the composite: the source outside the painted area, the result inside.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    area: bool,
 }
 
 /// The name of a result in the zip: its place and seed, and the extension its bytes call for.
@@ -60,6 +67,7 @@ pub fn results_zip(files: &[ResultFile]) -> Result<Vec<u8>, ZipError> {
             parameters: &file.prompt_object,
             seed: file.prompt_object.seed,
             record: file.record.as_deref(),
+            area: file.area,
         });
         entries.push(ZipEntry {
             name,
@@ -108,12 +116,14 @@ mod tests {
                 bytes: PNG.to_vec(),
                 prompt_object: prompt_object(7),
                 record: Some("0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d".into()),
+                area: true,
             },
             ResultFile {
                 index: 1,
                 bytes: JPEG.to_vec(),
                 prompt_object: prompt_object(8),
                 record: None,
+                area: false,
             },
         ];
         let entries = read_zip(&results_zip(&files).unwrap()).unwrap();
@@ -134,5 +144,7 @@ mod tests {
         );
         assert_eq!(manifest["results"][1]["prompt"], "Add a logo");
         assert!(manifest["results"][1].get("record").is_none());
+        assert_eq!(manifest["results"][0]["area"], true);
+        assert!(manifest["results"][1].get("area").is_none());
     }
 }

@@ -153,6 +153,11 @@ pub struct RunRecord {
     /// is shown composited into the source through it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mask: Option<crate::mask::Mask>,
+    /// The area was painted on an image of another shape than this run's source (an image
+    /// of a batch): laid over it, it would be distorted, so the result is the model's whole
+    /// edit, not a composite.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub area_unfit: bool,
 }
 
 /// Where a job stands among the jobs of one press: `index` of `of`, all sharing `batch`.
@@ -476,6 +481,7 @@ mod tests {
             place: None,
             queued_by: None,
             mask: None,
+            area_unfit: false,
         }
     }
 
@@ -543,6 +549,7 @@ mod tests {
                         feather: 6.0,
                         marks: vec![crate::mask::Mark::Rect([1.0, 2.0, 20.0, 10.0])],
                     }),
+                    area_unfit: true,
                     ..record(ID_B, 2000.0, Some(ID_A))
                 },
                 source: None,
