@@ -281,7 +281,7 @@ impl EditorState {
         let result = result.clone();
         spawn_local(async move {
             // A failure leaves the tile on the model's result; the panel says why if shown.
-            let _ = crate::composite::lay_in(area, &result, network.as_ref()).await;
+            let _ = lay_in_part(area, result, network).await;
         });
     }
 
@@ -585,10 +585,19 @@ pub fn Editor(
                 requeue_runs(state, settings, waiting, limits.1);
             });
         });
-        set_timeout(
-            move || history.start(form, resume),
-            std::time::Duration::ZERO,
-        );
+        // A browser that has kept a history opens it at once: it restores the form and
+        // follows the edits still at the provider. A first visit opens it at first use.
+        if !page || crate::history::kept_here() {
+            set_timeout(
+                move || history.start(form, resume),
+                std::time::Duration::ZERO,
+            );
+        } else {
+            spawn_local(async move {
+                crate::page::first_use().await;
+                history.start(form, resume);
+            });
+        }
     } else if let Some(id) = in_flight.filter(|_| !page && IN_PAGE) {
         // An embedded editor keeps no history, but its edits at the provider are kept and
         // followed again after the host page reloads.
@@ -603,14 +612,38 @@ pub fn Editor(
     // Also after this render: the parts that take an image in and run the edit load while
     // the person picks an image and fills in the form. A failed fetch is not lost: the
     // loader tries again when the code is called, and the caller reports it then.
+    // index.html's editor loads them at the person's first sign of use (src/page.rs), and
+    // so do the result, code view and settings below: a first visit that only looks
+    // fetches the form alone.
+    let later = move || async move {
+        if page {
+            crate::page::first_use().await;
+        }
+    };
     if IN_PAGE {
         set_timeout(
-            || {
-                spawn_local(async { _ = crate::prepare::preload().await });
-                spawn_local(crate::run::preload());
+            move || {
+                spawn_local(async move {
+                    later().await;
+                    _ = crate::prepare::preload().await;
+                });
+                spawn_local(async move {
+                    later().await;
+                    crate::run::preload().await;
+                });
             },
             std::time::Duration::ZERO,
         );
+        // Something to show (an image, or a run the history follows again) needs them now.
+        Effect::new(move |_| {
+            if state.source.with(Option::is_some)
+                || state.result.with(Option::is_some)
+                || state.jobs.with(|jobs| !jobs.is_empty())
+                || state.phase.with(Phase::is_busy)
+            {
+                crate::page::mark_used();
+            }
+        });
     }
     let connection = Signal::derive(move || settings.connection());
     let network = Network::new(transport.clone(), connection);
@@ -757,12 +790,14 @@ pub fn Editor(
     };
     let output = IN_PAGE.then(|| {
         Suspend::new(async move {
+            later().await;
             crate::split::next_task().await;
             output_pane(output).await.unwrap_or_else(part_missing)
         })
     });
     let settings_panel = IN_PAGE.then(|| {
         Suspend::new(async move {
+            later().await;
             crate::split::next_task().await;
             settings_pane(settings).await.unwrap_or_else(part_missing)
         })
@@ -994,6 +1029,15 @@ fn requeue_runs(
 fn part_missing(missing: crate::split::PartMissing) -> AnyView {
     view! { <p class="notice" role="alert" data-testid="part-missing">{missing.to_string()}</p> }
         .into_any()
+}
+
+crate::split::part! {
+    output:
+    /// A job's composite is made with the result panel's code, which the page has loaded by
+    /// the time a job has a result to show.
+    async fn lay_in_part(area: crate::mask::Area, result: RunResult, network: Option<Network>) -> () {
+        let _ = crate::composite::lay_in(area, &result, network.as_ref()).await;
+    }
 }
 
 crate::split::part! {

@@ -1,5 +1,6 @@
 //! Small helpers over the page itself, shared by the views: whether there is a page at
-//! all, ids unique in the page, and handing a file to the browser's downloads.
+//! all, the person's first sign of using it, ids unique in the page, and handing a file to
+//! the browser's downloads.
 
 use std::cell::Cell;
 use std::time::Duration;
@@ -15,8 +16,79 @@ const DOWNLOAD_URL_LIFETIME: Duration = Duration::from_secs(60);
 /// (src/prerender.rs): nothing is started, listened to or fetched, as there is no browser.
 pub(crate) const IN_PAGE: bool = cfg!(target_arch = "wasm32");
 
+/// What counts as a person starting to use the page. Moving the pointer counts: a desktop
+/// visitor's parts load while they aim at the drop zone.
+const FIRST_USE_EVENTS: [&str; 10] = [
+    "pointermove",
+    "pointerdown",
+    "keydown",
+    "touchstart",
+    "wheel",
+    "focusin",
+    "input",
+    "change",
+    "dragenter",
+    "paste",
+];
+
 thread_local! {
+    /// Resolves at the first of [`FIRST_USE_EVENTS`] on the window, or at [`mark_used`].
+    static FIRST_USE: (js_sys::Promise, Option<js_sys::Function>) = {
+        let mut resolve = None;
+        let promise = js_sys::Promise::new(&mut |yes, _no| resolve = Some(yes));
+        (promise, resolve)
+    };
+    static LISTENING: Cell<bool> = const { Cell::new(false) };
     static NEXT_ID: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Resolves once the person shows a sign of using the page (see [`FIRST_USE_EVENTS`]) or
+/// the editor has something to show ([`mark_used`]). What the first screen does not show
+/// loads then, so a first visit that only looks fetches the form alone.
+pub(crate) async fn first_use() {
+    if IN_PAGE && !LISTENING.replace(true) {
+        listen_for_first_use();
+    }
+    let promise = FIRST_USE.with(|(promise, _)| promise.clone());
+    // Suspend needs a Send future; the page has one thread, so the wrapper never moves.
+    let _ = send_wrapper::SendWrapper::new(wasm_bindgen_futures::JsFuture::from(promise)).await;
+}
+
+/// The editor has something to show (an image, a run followed again): what waits for the
+/// first use loads now.
+pub(crate) fn mark_used() {
+    if !IN_PAGE {
+        return;
+    }
+    FIRST_USE.with(|(_, resolve)| {
+        if let Some(resolve) = resolve {
+            let _ = resolve.call0(&wasm_bindgen::JsValue::NULL);
+        }
+    });
+}
+
+fn listen_for_first_use() {
+    use wasm_bindgen::closure::Closure;
+    let Some(window) = web_sys::window() else {
+        return mark_used();
+    };
+    // Called once: the first event resolves the promise, later ones find it resolved. The
+    // listeners stay (passive, a few) rather than keeping handles to remove them.
+    let used = Closure::<dyn Fn()>::new(mark_used).into_js_value();
+    let options = web_sys::AddEventListenerOptions::new();
+    options.set_passive(true);
+    options.set_capture(true);
+    options.set_once(true);
+    for name in FIRST_USE_EVENTS {
+        let listening = window.add_event_listener_with_callback_and_add_event_listener_options(
+            name,
+            used.unchecked_ref(),
+            &options,
+        );
+        if listening.is_err() {
+            return mark_used();
+        }
+    }
 }
 
 /// A page-unique id, so that several panels can point their labels at their own elements.

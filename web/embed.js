@@ -111,8 +111,35 @@ export async function mount(element, options) {
 }
 
 /// The editor of index.html: in the page itself, answering keys pressed anywhere.
+/// Resolves once the browser has recorded the paint of index.html's first screen as the
+/// page's largest: it records a paint when the frame is shown, and forgets one whose node
+/// was removed before then. A hidden tab shows no frame, so it does not wait; nor does it
+/// wait past a moment for a browser that never says.
+function firstScreenRecorded() {
+  return new Promise((resolve) => {
+    const types = globalThis.PerformanceObserver?.supportedEntryTypes ?? [];
+    if (document.visibilityState !== "visible" || !types.includes("largest-contentful-paint")) {
+      resolve();
+      return;
+    }
+    const observer = new PerformanceObserver(() => {
+      observer.disconnect();
+      resolve();
+    });
+    observer.observe({ type: "largest-contentful-paint", buffered: true });
+    setTimeout(() => {
+      observer.disconnect();
+      resolve();
+    }, 200);
+  });
+}
+
 export async function mountPage(element) {
   checkElement(element);
+  // The module and the configuration are fetched once the first screen is painted and
+  // recorded: a page is judged by how soon its largest paint comes, and requests begun
+  // before it count as holding it up. The first screen is already there meanwhile.
+  await firstScreenRecorded();
   const config = await start();
   // index.html arrives with the editor's first screen rendered at build time, inert and
   // marked busy until now. The live editor takes its place within this one task, so the

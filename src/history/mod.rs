@@ -40,6 +40,24 @@ use store::{HistoryError, Store, form_image_key, image_key};
 const CHANNEL: &str = "flexedit-history";
 /// Where a tab keeps its id, which survives a reload of that tab only.
 const TAB_KEY: &str = "flexedit.tab";
+/// Set in localStorage once this browser has opened the history: a later visit opens it
+/// at once (to restore the form and follow edits in flight), a first visit at first use.
+const KEPT_KEY: &str = "flexedit.history";
+
+/// Whether this browser has opened the history before (see [`KEPT_KEY`]).
+pub fn kept_here() -> bool {
+    web_sys::window()
+        .and_then(|w| w.local_storage().ok().flatten())
+        .and_then(|storage| storage.get_item(KEPT_KEY).ok().flatten())
+        .is_some()
+}
+
+fn note_kept() {
+    if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+        // Without it a later visit opens the history at first use, as a first one does.
+        let _ = storage.set_item(KEPT_KEY, "1");
+    }
+}
 /// Another tab's saved form older than this is removed when a tab starts.
 const FORM_LIFETIME_MS: f64 = 7.0 * 24.0 * 3600.0 * 1000.0;
 
@@ -1034,6 +1052,7 @@ crate::split::part! {
         history.tab.set_value(tab_id());
         match Store::open(&name).await {
             Ok(store) => {
+                note_kept();
                 history.store.set_value(Some(Rc::new(store)));
                 history.listen(&name);
                 history.refresh().await;
