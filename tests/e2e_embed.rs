@@ -408,8 +408,9 @@ async fn a_config_that_locks_the_endpoint_hides_the_endpoint_setting() {
     let root = site("", &[("config.json", config)]);
     let session = serve(&root).await;
     session.open_editor().await;
+    session.use_page().await;
     session
-        .by_test_id("settings")
+        .wait_for_test_id("settings")
         .await
         .click()
         .await
@@ -682,19 +683,34 @@ async fn the_result_side_arrives_as_a_part_of_its_own_after_the_form() {
     let root = site("", &[]);
     let session = serve(&root).await;
     session.open_editor().await;
-    // The code view lives in the part with the result and the history.
-    session.wait_for_test_id("code-view").await;
+    // A first visit that only looks fetches the form alone.
     let fetched = fetched_wasm(&session).await;
+    assert_eq!(
+        fetched.iter().filter(|n| n.ends_with(".wasm")).count(),
+        1,
+        "only the main module before any use: {fetched:?}"
+    );
     assert!(
         fetched.iter().any(|n| n.ends_with("_bg.wasm")),
         "the main module: {fetched:?}"
     );
     assert!(
+        session
+            .browser
+            .find(Locator::Css("[data-testid='code-view']"))
+            .await
+            .is_err(),
+        "the code view waits for the first use"
+    );
+    // At the first sign of use: the result side, with the code view, as its own module,
+    // and taking an image in and running, before anything was chosen or run.
+    session.use_page().await;
+    session.wait_for_test_id("code-view").await;
+    let fetched = fetched_wasm(&session).await;
+    assert!(
         fetched.iter().any(|n| n.ends_with("_split_output.wasm")),
         "the result side came as its own module: {fetched:?}"
     );
-    // Taking an image in and running come while the form waits for a person, before
-    // anything was chosen or run.
     wait_for_wasm(&session, "_split_prepare.wasm").await;
     wait_for_wasm(&session, "_split_run.wasm").await;
     assert_eq!(
@@ -727,6 +743,7 @@ async fn a_part_that_cannot_be_fetched_is_reported_and_the_form_still_edits() {
     remove_part(&root, "_split_output.wasm");
     let session = serve(&root).await;
     session.open_editor().await;
+    session.use_page().await;
     session
         .wait_for_text("part-missing", "could not be loaded")
         .await;

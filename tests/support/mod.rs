@@ -98,6 +98,27 @@ impl Session {
             .unwrap_or_else(|err| panic!("the editor never took over the page: {err}"))
     }
 
+    /// Moves the pointer over the page, as a person does before anything else: the parts the
+    /// first screen does not show load at this first sign of use.
+    pub async fn use_page(&self) {
+        use fantoccini::actions::{InputSource, MouseActions, PointerAction};
+        let moves = MouseActions::new("mouse".to_owned())
+            .then(PointerAction::MoveTo {
+                duration: None,
+                x: 200.0,
+                y: 200.0,
+            })
+            .then(PointerAction::MoveTo {
+                duration: None,
+                x: 220.0,
+                y: 210.0,
+            });
+        self.browser
+            .perform_actions(moves)
+            .await
+            .expect("move the pointer");
+    }
+
     /// Opens a page of the server, `path` relative to its root.
     pub async fn open(&self, path: &str) {
         let url = format!("{}{}", self.base_url, path.trim_start_matches('/'));
