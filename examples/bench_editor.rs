@@ -45,11 +45,15 @@ const PATIENCE: Duration = Duration::from_secs(30);
 /// A whole edit against the simulator includes uploading and editing after the preparation.
 const RUN_PATIENCE: Duration = Duration::from_secs(120);
 
-/// The editor is interactive once a person can both write the prompt and press the button.
-const EDITOR_READY: &[&str] = &["[data-testid='run']", "#field-prompt"];
+/// The editor is interactive once a person can both write the prompt and press the button:
+/// in the live editor, not index.html's first screen, which is there (inert) before it.
+const EDITOR_READY: &[&str] = &[
+    "#flexedit:not([aria-busy]) [data-testid='run']",
+    "#flexedit:not([aria-busy]) #field-prompt",
+];
 const EMPTY_READY: &[&str] = &["[data-testid='ready']"];
 
-const LOAD_BUDGET_RATIO: f64 = 1.5;
+const LOAD_BUDGET_RATIO: f64 = 1.3;
 const PREPARE_BUDGET_MS: f64 = 500.0;
 
 /// Installed before any of the page's own scripts run, so the moment the controls appear is

@@ -803,6 +803,126 @@ pub fn Editor(
         })
     });
 
+    // The form below the intake is the second of index.html's pieces (see `Takeover`): it
+    // renders in a task of its own. Elsewhere the editor renders whole at once.
+    let lower = move || {
+        view! {
+            <crate::recipes::Recipes
+                shipped=Signal::derive(move || config.with(|c| c.recipes.clone()))
+                own=Signal::derive(move || {
+                    state.history.map(|h| h.recipes.get()).unwrap_or_default()
+                })
+                keeping=state.history.map(|history| crate::recipes::Keeping {
+                    save: Callback::new(move |(recipe, replacing)| {
+                        history.save_recipe(recipe, replacing)
+                    }),
+                    delete: Callback::new(move |name| history.delete_recipe(name)),
+                })
+                params=state.params
+                seed_locked=state.seed_locked
+            />
+            <ParamsForm params=state.params problems=Signal::from(form_problems) seed_locked=state.seed_locked/>
+            <div class="field field-variations">
+                <label for="variations">"Variations"</label>
+                <input
+                    id="variations"
+                    type="number"
+                    inputmode="numeric"
+                    min="1"
+                    max=move || max_variations.get().to_string()
+                    step="1"
+                    data-testid="variations"
+                    aria-describedby="variations-hint"
+                    aria-invalid=move || variations.get().is_err().to_string()
+                    value=state.variations.get_untracked()
+                    prop:value=move || state.variations.get()
+                    on:input=move |ev| state.variations.set(event_target_value(&ev))
+                />
+                <p class="field-hint" id="variations-hint" data-testid="variations-hint">
+                    {move || match variations.get() {
+                        Ok(_) => format!(
+                            "Edits of the same image and prompt, each with its own seed (1–{}).",
+                            max_variations.get()
+                        ),
+                        Err(problem) => problem,
+                    }}
+                </p>
+            </div>
+            <div class="run-bar">
+                <button
+                    type="button"
+                    class="run"
+                    data-testid="run"
+                    aria-describedby="run-disabled-reason"
+                    disabled=move || disabled.get().is_some()
+                    on:click=move |_| run()
+                >
+                    {move || match edits_per_press.get() {
+                        1 => "Edit image".to_owned(),
+                        n => format!("Edit image ({n} edits)"),
+                    }}
+                </button>
+                <button
+                    type="button"
+                    class="cancel"
+                    data-testid="cancel"
+                    disabled=move || !state.phase.with(Phase::is_busy)
+                    on:click=move |_| state.cancel()
+                >
+                    "Cancel"
+                </button>
+                <p class="run-hint" id="run-disabled-reason" data-testid="run-disabled-reason">
+                    {move || {
+                        disabled
+                            .get()
+                            .unwrap_or_else(|| match edits_per_press.get() {
+                                1 => "Ctrl+Enter runs, Esc cancels.".into(),
+                                n => format!(
+                                    "Starts {n} edits, each charged. Ctrl+Enter runs, Esc cancels all."
+                                ),
+                            })
+                    }}
+                </p>
+            </div>
+            <PhaseLine phase=state.phase/>
+            {move || {
+                let cancelled_after_send = state
+                    .phase
+                    .with(|p| matches!(p, Phase::Cancelled { after_send: true }));
+                (cancelled_after_send && state.resumable.with(Option::is_some))
+                    .then(|| {
+                        view! {
+                            <p class="check-again">
+                                "The provider may still finish this edit. "
+                                <button
+                                    type="button"
+                                    data-testid="check-again"
+                                    on:click=move |_| {
+                                        state.check_again(Rc::new(move || settings.connection()))
+                                    }
+                                >
+                                    "Check again"
+                                </button>
+                            </p>
+                        }
+                    })
+            }}
+            {move || state.phase.with(|p| match p {
+                Phase::Failed(failure) => Some(view! { <FailureView failure=failure.clone()/> }),
+                _ => None,
+            })}
+            {settings_panel}
+        }
+    };
+    let lower = match use_context::<crate::page::Takeover>() {
+        Some(takeover) => leptos::either::Either::Left(Suspend::new(async move {
+            crate::split::next_task().await;
+            takeover.done();
+            lower()
+        })),
+        None => leptos::either::Either::Right(lower()),
+    };
+
     view! {
         <div class="editor-grid" node_ref=root>
             <section class="pane pane-input" aria-label="Image and parameters">
@@ -821,111 +941,7 @@ pub fn Editor(
                     })
                 />
                 {crate::mask::area_pane(state.area, state.source, state.params)}
-                <crate::recipes::Recipes
-                    shipped=Signal::derive(move || config.with(|c| c.recipes.clone()))
-                    own=Signal::derive(move || {
-                        state.history.map(|h| h.recipes.get()).unwrap_or_default()
-                    })
-                    keeping=state.history.map(|history| crate::recipes::Keeping {
-                        save: Callback::new(move |(recipe, replacing)| {
-                            history.save_recipe(recipe, replacing)
-                        }),
-                        delete: Callback::new(move |name| history.delete_recipe(name)),
-                    })
-                    params=state.params
-                    seed_locked=state.seed_locked
-                />
-                <ParamsForm params=state.params problems=Signal::from(form_problems) seed_locked=state.seed_locked/>
-                <div class="field field-variations">
-                    <label for="variations">"Variations"</label>
-                    <input
-                        id="variations"
-                        type="number"
-                        inputmode="numeric"
-                        min="1"
-                        max=move || max_variations.get().to_string()
-                        step="1"
-                        data-testid="variations"
-                        aria-describedby="variations-hint"
-                        aria-invalid=move || variations.get().is_err().to_string()
-                        value=state.variations.get_untracked()
-                        prop:value=move || state.variations.get()
-                        on:input=move |ev| state.variations.set(event_target_value(&ev))
-                    />
-                    <p class="field-hint" id="variations-hint" data-testid="variations-hint">
-                        {move || match variations.get() {
-                            Ok(_) => format!(
-                                "Edits of the same image and prompt, each with its own seed (1–{}).",
-                                max_variations.get()
-                            ),
-                            Err(problem) => problem,
-                        }}
-                    </p>
-                </div>
-                <div class="run-bar">
-                    <button
-                        type="button"
-                        class="run"
-                        data-testid="run"
-                        aria-describedby="run-disabled-reason"
-                        disabled=move || disabled.get().is_some()
-                        on:click=move |_| run()
-                    >
-                        {move || match edits_per_press.get() {
-                            1 => "Edit image".to_owned(),
-                            n => format!("Edit image ({n} edits)"),
-                        }}
-                    </button>
-                    <button
-                        type="button"
-                        class="cancel"
-                        data-testid="cancel"
-                        disabled=move || !state.phase.with(Phase::is_busy)
-                        on:click=move |_| state.cancel()
-                    >
-                        "Cancel"
-                    </button>
-                    <p class="run-hint" id="run-disabled-reason" data-testid="run-disabled-reason">
-                        {move || {
-                            disabled
-                                .get()
-                                .unwrap_or_else(|| match edits_per_press.get() {
-                                    1 => "Ctrl+Enter runs, Esc cancels.".into(),
-                                    n => format!(
-                                        "Starts {n} edits, each charged. Ctrl+Enter runs, Esc cancels all."
-                                    ),
-                                })
-                        }}
-                    </p>
-                </div>
-                <PhaseLine phase=state.phase/>
-                {move || {
-                    let cancelled_after_send = state
-                        .phase
-                        .with(|p| matches!(p, Phase::Cancelled { after_send: true }));
-                    (cancelled_after_send && state.resumable.with(Option::is_some))
-                        .then(|| {
-                            view! {
-                                <p class="check-again">
-                                    "The provider may still finish this edit. "
-                                    <button
-                                        type="button"
-                                        data-testid="check-again"
-                                        on:click=move |_| {
-                                            state.check_again(Rc::new(move || settings.connection()))
-                                        }
-                                    >
-                                        "Check again"
-                                    </button>
-                                </p>
-                            }
-                        })
-                }}
-                {move || state.phase.with(|p| match p {
-                    Phase::Failed(failure) => Some(view! { <FailureView failure=failure.clone()/> }),
-                    _ => None,
-                })}
-                {settings_panel}
+                {lower}
             </section>
             <section class="pane pane-output" aria-label="Result">
                 {move || state.result.with(Option::is_none).then(|| view! {

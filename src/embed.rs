@@ -259,14 +259,56 @@ pub fn mount(
             .unwrap_or_default()
     });
     let for_handle = mounted.clone();
-    let unmount = leptos::mount::mount_to(container, move || {
+    // index.html's editor is rendered off the page, in short tasks, while its first screen
+    // (rendered at build time) stays; once whole it takes that screen's place in one step,
+    // laid out alike, and only then is it ready.
+    let staging = if page {
+        let document = container
+            .owner_document()
+            .ok_or_else(|| js_sys::Error::new("flexedit: the element is in no document"))?;
+        Some(
+            document
+                .create_element("div")
+                .map_err(|_| js_sys::Error::new("flexedit: the browser refused an element"))?,
+        )
+    } else {
+        None
+    };
+    let handed = Rc::new(RefCell::new(None::<JsValue>));
+    let takeover = staging.clone().map(|staging| {
+        let (container, handed, resolve) = (container.clone(), handed.clone(), resolve.clone());
+        crate::page::Takeover::new(move || {
+            container.set_text_content(None);
+            while let Some(child) = staging.first_child() {
+                let _ = container.append_child(&child);
+            }
+            let _ = container.remove_attribute("inert");
+            let _ = container.remove_attribute("aria-busy");
+            if let Some(handle) = handed.borrow_mut().take() {
+                let _ = resolve.call1(&JsValue::UNDEFINED, &handle);
+            }
+        })
+    });
+    let root: web_sys::HtmlElement = match &staging {
+        Some(staging) => staging.clone().unchecked_into(),
+        None => container,
+    };
+    let unmount = leptos::mount::mount_to(root, move || {
+        if let Some(takeover) = takeover {
+            provide_context(takeover);
+        }
+        let handed = handed.clone();
         let on_ready = UnsyncCallback::new(move |wiring: Wiring| {
             for_handle.borrow_mut().wiring = Some(wiring);
             announce(wiring, host.clone());
-            let handle = EditorHandle {
+            let handle = wrap(EditorHandle {
                 mounted: for_handle.clone(),
-            };
-            let _ = resolve.call1(&JsValue::UNDEFINED, &wrap(handle));
+            });
+            if page {
+                *handed.borrow_mut() = Some(handle);
+            } else {
+                let _ = resolve.call1(&JsValue::UNDEFINED, &handle);
+            }
         });
         view! { <App config options=file page in_flight=in_flight.clone() on_ready=Some(on_ready)/> }
     });

@@ -91,6 +91,31 @@ fn listen_for_first_use() {
     }
 }
 
+/// index.html's editor is rendered off the page in more than one task, each short, and
+/// takes the first screen's place once whole: the editor calls [`Takeover::done`] when its
+/// last piece is in. Given as context by the page's mount (`embed::mount`) only.
+#[derive(Clone, Copy)]
+pub struct Takeover(StoredValue<Option<Box<dyn FnOnce()>>, LocalStorage>);
+
+impl Takeover {
+    pub fn new(swap: impl FnOnce() + 'static) -> Self {
+        Takeover(StoredValue::new_local(Some(Box::new(swap))))
+    }
+
+    /// The editor is whole: it takes the first screen's place, in a task after the one that
+    /// rendered its last piece, so that piece is in it.
+    pub fn done(self) {
+        set_timeout(
+            move || {
+                if let Some(swap) = self.0.try_update_value(Option::take).flatten() {
+                    swap();
+                }
+            },
+            Duration::ZERO,
+        );
+    }
+}
+
 /// A page-unique id, so that several panels can point their labels at their own elements.
 pub(crate) fn unique_id(prefix: &str) -> String {
     let n = NEXT_ID.with(|c| {

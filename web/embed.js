@@ -142,11 +142,8 @@ export async function mountPage(element) {
   await firstScreenRecorded();
   const config = await start();
   // index.html arrives with the editor's first screen rendered at build time, inert and
-  // marked busy until now. The live editor takes its place within this one task, so the
-  // browser never paints the empty element between the two.
-  element.replaceChildren();
-  element.removeAttribute("inert");
-  element.removeAttribute("aria-busy");
+  // marked busy. The editor renders off the page and takes that screen's place in one step
+  // once whole; it is ready then.
   return render(element, element, config, undefined, true);
 }
 
