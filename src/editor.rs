@@ -803,8 +803,36 @@ pub fn Editor(
         })
     });
 
-    // The form below the intake is the second of index.html's pieces (see `Takeover`): it
-    // renders in a task of its own. Elsewhere the editor renders whole at once.
+    // index.html's editor renders in three tasks (see `Takeover`): the shell and the result
+    // side, then the intake, then the form below it, which completes the editor. Elsewhere
+    // the editor renders whole at once.
+    let takeover = use_context::<crate::page::Takeover>();
+    let upper = move || {
+        view! {
+            <crate::intake::Intake
+                source=state.source
+                max_source_bytes=max_source_bytes
+                max_upload_pixels=max_pixels
+                on_source=Callback::new(move |source| state.set_source(source))
+                on_sources=Callback::new(move |sources| state.set_sources(sources))
+                batch=state.batch
+                pastes=Callback::new(move |event: web_sys::Event| ours(&event))
+                on_recipe=Callback::new(move |params: EditParams| {
+                    // A recipe's seed is what made the image: kept, not re-rolled.
+                    state.seed_locked.set(params.seed.is_some());
+                    state.params.set(params);
+                })
+            />
+            {crate::mask::area_pane(state.area, state.source, state.params)}
+        }
+    };
+    let upper = match takeover {
+        Some(_) => leptos::either::Either::Left(Suspend::new(async move {
+            crate::split::next_task().await;
+            upper()
+        })),
+        None => leptos::either::Either::Right(upper()),
+    };
     let lower = move || {
         view! {
             <crate::recipes::Recipes
@@ -914,8 +942,9 @@ pub fn Editor(
             {settings_panel}
         }
     };
-    let lower = match use_context::<crate::page::Takeover>() {
+    let lower = match takeover {
         Some(takeover) => leptos::either::Either::Left(Suspend::new(async move {
+            crate::split::next_task().await;
             crate::split::next_task().await;
             takeover.done();
             lower()
@@ -926,21 +955,7 @@ pub fn Editor(
     view! {
         <div class="editor-grid" node_ref=root>
             <section class="pane pane-input" aria-label="Image and parameters">
-                <crate::intake::Intake
-                    source=state.source
-                    max_source_bytes=max_source_bytes
-                    max_upload_pixels=max_pixels
-                    on_source=Callback::new(move |source| state.set_source(source))
-                    on_sources=Callback::new(move |sources| state.set_sources(sources))
-                    batch=state.batch
-                    pastes=Callback::new(move |event: web_sys::Event| ours(&event))
-                    on_recipe=Callback::new(move |params: EditParams| {
-                        // A recipe's seed is what made the image: kept, not re-rolled.
-                        state.seed_locked.set(params.seed.is_some());
-                        state.params.set(params);
-                    })
-                />
-                {crate::mask::area_pane(state.area, state.source, state.params)}
+                {upper}
                 {lower}
             </section>
             <section class="pane pane-output" aria-label="Result">
