@@ -20,7 +20,6 @@ pub mod batch;
 pub mod history;
 pub mod image_recipe;
 pub mod intake;
-pub mod json;
 pub mod mask;
 pub mod params;
 pub mod recipe;
@@ -38,7 +37,6 @@ pub use intake::{
     download_file_name, fit_within, format_bytes, jpeg_orientation, jpeg_scaled_decode_size, sniff,
     stored_dimensions, upload_file_name, upright_dimensions,
 };
-pub use json::{Json, JsonError};
 pub use mask::{KeyRect, Mark, Mask, Stroke};
 pub use params::{
     ASSET_PATH_MAX_BYTES, AspectRatio, EditParams, Field, GUIDANCE, GUIDANCE_DECIMALS,
