@@ -32,9 +32,19 @@ pub fn parse<T: DeserializeOwned>(text: &str) -> Result<T, String> {
 
 /// Reads a JavaScript value (such as the options a host page passes) into `T`; the error
 /// is as [`parse`]'s.
+///
+/// The value passes through serde_json's `Value` on the way: serde-wasm-bindgen reads a
+/// struct by looking up the fields it knows, so it would silently ignore a misspelt one,
+/// while from a `Value` every field is seen and `deny_unknown_fields` refuses the typo.
 pub fn from_js<T: DeserializeOwned>(value: JsValue) -> Result<T, String> {
-    serde_path_to_error::deserialize(serde_wasm_bindgen::Deserializer::from(value))
-        .map_err(at_field)
+    let value: serde_json::Value = serde_wasm_bindgen::from_value(value).map_err(|e| {
+        use wasm_bindgen::JsCast;
+        JsValue::from(e).dyn_into::<js_sys::Error>().map_or_else(
+            |_| "it is not JSON".to_owned(),
+            |e| String::from(e.message()),
+        )
+    })?;
+    serde_path_to_error::deserialize(value).map_err(at_field)
 }
 
 /// `value` as a plain JavaScript value, shaped as its JSON would be (objects, not maps;
