@@ -149,6 +149,14 @@ fn mount_options_are_read_into_the_config_file() {
         ),
         (r#"{"steps": 8}"#, "unknown field `steps`, expected one of"),
         (
+            r#"{"defaults": {"stpes": 8}}"#,
+            "`defaults`: unknown field `stpes`, expected one of",
+        ),
+        (
+            r#"{"mode": "sideways"}"#,
+            "`mode`: unknown variant `sideways`",
+        ),
+        (
             r#"{"lockMode": "yes"}"#,
             "`lockMode`: invalid type: string \"yes\", expected",
         ),
