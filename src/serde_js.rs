@@ -40,10 +40,11 @@ pub fn from_js<T: DeserializeOwned>(value: JsValue) -> Result<T, String> {
 ///
 /// Written here rather than taken from serde-wasm-bindgen, whose reader looks a struct's
 /// fields up by name and so passes over a misspelt one, where `deny_unknown_fields` must see
-/// it. Going through serde_json's `Value` instead refused the typo too, but made the page's
-/// first load 8.1 kB larger (brotli). Each method visits only the kind it asks for and
-/// refuses the rest in one shared function, so a type's reader carries no visits it
-/// never makes.
+/// it. Measured on the release build's first load (brotli): going through serde_json's
+/// `Value` instead refused the typo too but added 8.1 kB; with this reader the first load
+/// is 1.6 kB above the hand-written JSON value type it replaced. Each method visits only
+/// the kind it asks for and refuses the rest in one shared function, so a type's reader
+/// carries no visits it never makes.
 struct Value(JsValue);
 
 type Error = serde::de::value::Error;

@@ -47,7 +47,7 @@ fn the_shell_shows_the_version_and_an_editor_region() {
     );
 }
 
-/// config.json as the page reads it: the browser's JSON.parse, then flexedit-api's reader.
+/// config.json as the page reads it: the browser's JSON.parse, then the serde types' reader.
 #[wasm_bindgen_test]
 fn config_json_is_read_through_the_browser() {
     use flexedit::config::ConfigAnswer;

@@ -14,7 +14,6 @@
 //! - [`snippets`]: the same requests as cURL, JavaScript and Python.
 //! - [`history`]: what the history keeps of each run, and its export bundle.
 //! - [`zip`]: the stored zip the bundle is written in, and CRC-32.
-//! - [`json`]: JSON values read without serde (the page reads JSON with the browser).
 
 pub mod batch;
 pub mod history;
