@@ -4,8 +4,9 @@
 //! page at a foreign endpoint.
 
 use flexedit_api::{
-    DEFAULT_MAX_SOURCE_BYTES, DEFAULT_MAX_UPLOAD_PIXELS, EditParams, Json, JsonError, Mode, Recipe,
+    DEFAULT_MAX_SOURCE_BYTES, DEFAULT_MAX_UPLOAD_PIXELS, EditParams, Mode, Recipe, format_number,
 };
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// What a deployment decides.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,39 +59,50 @@ impl Default for Config {
 
 /// `config.json` as written by a host; every field optional, unknown fields refused so a
 /// typo is reported instead of silently ignored.
-#[derive(Debug, Default, Clone, PartialEq)]
+#[derive(Debug, Default, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct ConfigFile {
     pub endpoint: Option<String>,
     pub mode: Option<ModeName>,
     pub lock_endpoint: Option<bool>,
     pub lock_mode: Option<bool>,
+    #[serde(deserialize_with = "count")]
     pub max_upload_pixels: Option<u64>,
+    #[serde(deserialize_with = "count")]
     pub max_source_bytes: Option<u64>,
     pub defaults: Option<EditParams>,
+    #[serde(deserialize_with = "flexedit_api::recipe::deserialize_list")]
     pub recipes: Option<Vec<Recipe>>,
+    #[serde(deserialize_with = "count")]
     pub max_variations: Option<u64>,
+    #[serde(deserialize_with = "count")]
     pub max_in_flight: Option<u64>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A whole number from 0 to 2^53 (the whole numbers JSON readers agree on), or null. Read
+/// as a number first: the browser's JSON.parse and a host page give every number as a
+/// float, so `4.0` counts as 4 wherever it comes from, and `4.5` or `-1` are refused alike.
+fn count<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
+    const MAX: f64 = 9_007_199_254_740_992.0;
+    match Option::<f64>::deserialize(deserializer)? {
+        Some(n) if n.fract() == 0.0 && (0.0..=MAX).contains(&n) => Ok(Some(n as u64)),
+        Some(n) => Err(serde::de::Error::custom(format!(
+            "{} is not a whole number from 0 up",
+            format_number(n)
+        ))),
+        None => Ok(None),
+    }
+}
+
+/// "direct" or "proxy", as config.json and the saved settings write it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ModeName {
     Direct,
     Proxy,
 }
 
 impl ModeName {
-    /// "direct" or "proxy", as config.json and the saved settings write it.
-    pub fn from_json(value: &Json, field: &str) -> Result<Self, JsonError> {
-        match value.text(field)?.as_str() {
-            "direct" => Ok(Self::Direct),
-            "proxy" => Ok(Self::Proxy),
-            other => Err(JsonError::Value {
-                field: field.to_owned(),
-                message: format!("\"{other}\" is not a mode; use \"direct\" or \"proxy\""),
-            }),
-        }
-    }
-
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Direct => "direct",
@@ -108,37 +120,6 @@ impl From<Mode> for ModeName {
     }
 }
 
-impl ConfigFile {
-    /// Reads config.json's object (or an embedding page's options, which take its fields).
-    pub fn from_json(value: &Json) -> Result<Self, JsonError> {
-        let mut file = Self::default();
-        for (name, value) in value.fields()? {
-            let field = name.as_str();
-            match field {
-                "endpoint" => file.endpoint = value.optional_text(field)?,
-                "mode" => file.mode = value.optional(|v| ModeName::from_json(v, field))?,
-                "lockEndpoint" => file.lock_endpoint = value.optional_bool(field)?,
-                "lockMode" => file.lock_mode = value.optional_bool(field)?,
-                "maxUploadPixels" => file.max_upload_pixels = value.optional_count(field)?,
-                "maxSourceBytes" => file.max_source_bytes = value.optional_count(field)?,
-                "defaults" => {
-                    file.defaults = value.optional(|v| {
-                        EditParams::from_json(v).map_err(|e| JsonError::Value {
-                            field: field.to_owned(),
-                            message: e.to_string(),
-                        })
-                    })?
-                }
-                "recipes" => file.recipes = value.optional(|v| Recipe::list_from_json(v, field))?,
-                "maxVariations" => file.max_variations = value.optional_count(field)?,
-                "maxInFlight" => file.max_in_flight = value.optional_count(field)?,
-                _ => return Err(JsonError::UnknownField(name.clone())),
-            }
-        }
-        Ok(file)
-    }
-}
-
 impl From<ModeName> for Mode {
     fn from(m: ModeName) -> Self {
         match m {
@@ -152,8 +133,7 @@ impl Config {
     /// Applies a host's config.json on top of these values. The error is a sentence for
     /// the notice the page shows; the defaults stay in force.
     pub fn apply_json(self, text: &str) -> Result<Self, String> {
-        let file = crate::json::parse(text)
-            .and_then(|json| ConfigFile::from_json(&json).map_err(|e| e.to_string()))
+        let file = crate::serde_js::parse::<ConfigFile>(text)
             .map_err(|e| format!("config.json could not be read ({e}); using the defaults."))?;
         Ok(self.apply(file))
     }
@@ -296,5 +276,46 @@ mod tests {
                 && notice.ends_with("; using the defaults."),
             "{notice}"
         );
+    }
+
+    #[test]
+    fn counts_are_whole_numbers_and_refusals_name_the_field() {
+        let (config, notice) = answer(200, Some(r#"{"maxSourceBytes": 4.0, "maxInFlight": 2}"#));
+        assert_eq!(notice, None);
+        assert_eq!((config.max_source_bytes, config.max_in_flight), (4, 2));
+        for (text, said) in [
+            (
+                r#"{"maxSourceBytes": 4.5}"#,
+                "(`maxSourceBytes`: 4.5 is not a whole number from 0 up",
+            ),
+            (
+                r#"{"maxVariations": -1}"#,
+                "(`maxVariations`: -1 is not a whole number from 0 up",
+            ),
+            (
+                r#"{"maxVariations": "many"}"#,
+                "(`maxVariations`: invalid type: string \"many\"",
+            ),
+            (
+                r#"{"defaults": {"steps": "8"}}"#,
+                "(`defaults.steps`: invalid type: string \"8\"",
+            ),
+            (
+                r#"{"recipes": [{"name": "a"}, {"name": "b", "params": {"stpes": 3}}]}"#,
+                "(`recipes[1].params`: unknown field `stpes`",
+            ),
+            (
+                r#"{"recipes": [{"name": "a"}, {"name": "a"}]}"#,
+                "(`recipes`: recipe 2 is named \"a\" like one before it",
+            ),
+        ] {
+            let (config, notice) = answer(200, Some(text));
+            assert_eq!(config, Config::default());
+            let notice = notice.unwrap_or_default();
+            assert!(
+                notice.starts_with(&format!("config.json could not be read {said}")),
+                "{text}: {notice}"
+            );
+        }
     }
 }

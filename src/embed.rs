@@ -9,7 +9,6 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use flexedit_api::Json;
 use leptos::callback::UnsyncCallback;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -55,10 +54,9 @@ pub fn parse_options(options: &JsValue) -> Result<ConfigFile, EmbedError> {
             "they must be an object, such as { mode: \"proxy\" }".into(),
         ));
     }
-    // Read as the JSON of config.json, with the same reader, so an unknown (misspelt)
-    // option is refused exactly as it would be there.
-    let json = crate::json::from_js_as_json(options).map_err(EmbedError::Options)?;
-    ConfigFile::from_json(&json).map_err(|e| EmbedError::Options(e.to_string()))
+    // Read into config.json's type, with the same reader, so an unknown (misspelt) option is
+    // refused exactly as it would be there.
+    crate::serde_js::from_js(options.clone()).map_err(EmbedError::Options)
 }
 
 #[derive(Default)]
@@ -368,6 +366,17 @@ fn announce(wiring: Wiring, host: web_sys::EventTarget) {
     }
 }
 
+/// The detail of `flexedit:progress`.
+#[derive(Serialize)]
+struct PhaseDetail<'a> {
+    phase: &'static str,
+    text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    percent: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    record: Option<&'a str>,
+}
+
 fn phase_detail(phase: &Phase, record: Option<&str>) -> JsValue {
     let now = js_sys::Date::now();
     let (name, percent) = match phase {
@@ -381,31 +390,35 @@ fn phase_detail(phase: &Phase, record: Option<&str>) -> JsValue {
         Phase::Failed(_) => ("failed", None),
         Phase::Cancelled { .. } => ("cancelled", None),
     };
-    let mut fields = vec![
-        ("phase".into(), name.into()),
-        ("text".into(), phase.describe(now).into()),
-    ];
-    if let Some(percent) = percent {
-        fields.push(("percent".into(), f64::from(percent).into()));
-    }
-    if let Some(record) = record {
-        fields.push(("record".into(), record.into()));
-    }
-    crate::json::to_js(&Json::Object(fields))
+    crate::serde_js::to_js(&PhaseDetail {
+        phase: name,
+        text: phase.describe(now),
+        percent: percent.map(f64::from),
+        record,
+    })
+}
+
+/// The detail of `flexedit:error`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ErrorDetail<'a> {
+    record: Option<&'a str>,
+    kind: &'a str,
+    message: &'a str,
+    next_step: &'a str,
+    provider_words: Option<&'a str>,
+    may_have_billed: bool,
 }
 
 fn error_detail(failure: &Failure, record: Option<&str>) -> JsValue {
-    crate::json::to_js(&Json::Object(vec![
-        ("record".into(), record.map(str::to_owned).into()),
-        ("kind".into(), failure.kind.as_str().into()),
-        ("message".into(), failure.message.as_str().into()),
-        ("nextStep".into(), failure.next_step.as_str().into()),
-        (
-            "providerWords".into(),
-            failure.provider_words.clone().into(),
-        ),
-        ("mayHaveBilled".into(), failure.may_have_billed.into()),
-    ]))
+    crate::serde_js::to_js(&ErrorDetail {
+        record,
+        kind: failure.kind.as_str(),
+        message: &failure.message,
+        next_step: &failure.next_step,
+        provider_words: failure.provider_words.as_deref(),
+        may_have_billed: failure.may_have_billed,
+    })
 }
 
 #[derive(Serialize)]
@@ -452,7 +465,7 @@ crate::split::part! {
             Ok(blob) => (Some(blob), None),
             Err(e) => (None, Some(e)),
         };
-        let detail = to_js(&ResultDetail {
+        let detail = crate::serde_js::to_js(&ResultDetail {
             prompt: &result.request.prompt_object.prompt,
             parameters: &result.request.prompt_object,
             seed: result.seed,
@@ -472,15 +485,6 @@ crate::split::part! {
         let _ = js_sys::Reflect::set(&detail, &"image".into(), &image);
         detail
     }
-}
-
-/// A plain JavaScript object, through JSON: a host sees exactly the shapes the request
-/// body uses.
-fn to_js(value: &impl Serialize) -> JsValue {
-    serde_json::to_string(value)
-        .ok()
-        .and_then(|text| js_sys::JSON::parse(&text).ok())
-        .unwrap_or_else(|| js_sys::Object::new().into())
 }
 
 fn dispatch(host: &web_sys::EventTarget, name: &str, detail: &JsValue) {

@@ -1,7 +1,7 @@
 //! Settings: where requests go (direct to the provider with the person's key, or through a
 //! proxy that holds it) and the key itself — in memory unless the person asks to remember it.
 
-use flexedit_api::{Json, Mode};
+use flexedit_api::Mode;
 use leptos::prelude::*;
 
 use crate::config::{Config, ModeName};
@@ -10,31 +10,24 @@ use crate::transport::Connection;
 const KEY_STORAGE: &str = "flexedit.key";
 const SETTINGS_STORAGE: &str = "flexedit.settings";
 
-/// The person's own choices; the configuration decides which of them count.
-#[derive(Debug, Clone, PartialEq, Default)]
+/// The person's own choices; the configuration decides which of them count. Saved as
+/// `{"endpoint": ..., "mode": ...}`, either null when the configuration decides it.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Choices {
     pub endpoint: Option<String>,
     pub mode: Option<ModeName>,
 }
 
 impl Choices {
-    /// Reads what [`Choices::to_json`] wrote; anything else is no choice at all.
-    pub fn from_json(value: &Json) -> Self {
-        Self {
-            endpoint: value
-                .field("endpoint")
-                .and_then(|v| v.optional_text("endpoint").ok().flatten()),
-            mode: value
-                .field("mode")
-                .and_then(|v| ModeName::from_json(v, "mode").ok()),
-        }
+    /// Reads what [`Choices::save_text`] wrote; anything else is no choice at all.
+    pub fn from_saved(text: &str) -> Self {
+        crate::serde_js::parse(text).unwrap_or_default()
     }
 
-    pub fn to_json(&self) -> Json {
-        Json::Object(vec![
-            ("endpoint".into(), self.endpoint.clone().into()),
-            ("mode".into(), self.mode.map(ModeName::as_str).into()),
-        ])
+    /// The text saved in the browser.
+    pub fn save_text(&self) -> Option<String> {
+        crate::serde_js::stringify(self)
     }
 }
 
@@ -87,8 +80,7 @@ impl Settings {
             .get_item(SETTINGS_STORAGE)
             .ok()
             .flatten()
-            .and_then(|text| crate::json::parse(&text).ok())
-            .map(|json| Choices::from_json(&json))
+            .map(|text| Choices::from_saved(&text))
             .unwrap_or_default();
         if let Some(endpoint) = saved.endpoint
             && self.allow_endpoint_change.get_untracked()
@@ -139,9 +131,7 @@ impl Settings {
                 .get_untracked()
                 .then(|| self.mode.get_untracked().into()),
         };
-        if let (Some(storage), Some(text)) =
-            (local_storage(), crate::json::stringify(&choices.to_json()))
-        {
+        if let (Some(storage), Some(text)) = (local_storage(), choices.save_text()) {
             let _ = storage.set_item(SETTINGS_STORAGE, &text);
         }
     }

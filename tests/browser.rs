@@ -47,7 +47,7 @@ fn the_shell_shows_the_version_and_an_editor_region() {
     );
 }
 
-/// config.json as the page reads it: the browser's JSON.parse, then flexedit-api's reader.
+/// config.json as the page reads it: the browser's JSON.parse, then the serde types' reader.
 #[wasm_bindgen_test]
 fn config_json_is_read_through_the_browser() {
     use flexedit::config::ConfigAnswer;
@@ -71,25 +71,47 @@ fn config_json_is_read_through_the_browser() {
     assert_eq!(config.defaults.prompt, "Add a hat");
     assert_eq!(config.defaults.steps, Some(8.0));
 
+    // JSON.parse gives every number as a float: a whole one is a count, others are not.
+    let (config, notice) = answer(r#"{"maxSourceBytes": 4.0, "maxVariations": 3}"#);
+    assert_eq!(notice, None);
+    assert_eq!((config.max_source_bytes, config.max_variations), (4, 3));
     for (text, said) in [
         (
             r#"{"endpont": "https://x"}"#,
-            "config.json could not be read (unknown field `endpont`); using the defaults.",
+            "config.json could not be read (unknown field `endpont`, expected one of",
         ),
         (
             r#"{"mode": "proxied"}"#,
-            r#"config.json could not be read (`mode`: "proxied" is not a mode; use "direct" or "proxy"); using the defaults."#,
+            "config.json could not be read (`mode`: unknown variant `proxied`, expected `direct` or `proxy`); using the defaults.",
         ),
         (
             r#"{"maxSourceBytes": 1.5}"#,
             "config.json could not be read (`maxSourceBytes`: 1.5 is not a whole number from 0 up); using the defaults.",
         ),
         (
+            r#"{"maxInFlight": -1}"#,
+            "config.json could not be read (`maxInFlight`: -1 is not a whole number from 0 up); using the defaults.",
+        ),
+        (
+            r#"{"maxVariations": "many"}"#,
+            "config.json could not be read (`maxVariations`: invalid type: string \"many\", expected",
+        ),
+        (
             r#"{"defaults": {"steps": "8"}}"#,
-            "config.json could not be read (`defaults`: `steps` must be a number, not \"8\"); using the defaults.",
+            "config.json could not be read (`defaults.steps`: invalid type: string \"8\", expected",
+        ),
+        (
+            r#"{"recipes": [{"name": "a"}, {"name": "b", "params": {"stpes": 3}}]}"#,
+            "config.json could not be read (`recipes[1].params`: unknown field `stpes`",
+        ),
+        (
+            r#"{"recipes": [{"name": " "}]}"#,
+            "config.json could not be read (`recipes[0]`: Give the recipe a name.); using the defaults.",
         ),
     ] {
-        assert_eq!(answer(text).1.as_deref(), Some(said), "{text}");
+        let notice = answer(text).1.unwrap_or_default();
+        assert!(notice.starts_with(said), "{text}: {notice}");
+        assert!(notice.ends_with("; using the defaults."), "{notice}");
     }
     // A syntax error: the browser's own words, inside the same sentence.
     let notice = answer(r#"{"mode": "direct",}"#).1.unwrap_or_default();
@@ -99,41 +121,57 @@ fn config_json_is_read_through_the_browser() {
     );
 }
 
-/// Values cross between the page and flexedit-api's JSON as JSON.stringify would write them.
+/// An embedding page's options are read straight from its JavaScript values into
+/// config.json's type, with the same sentences.
 #[wasm_bindgen_test]
-fn javascript_values_cross_as_json() {
-    use flexedit_api::Json;
-    let value = js_sys::JSON::parse(r#"{"a": [1, "two", true, null], "b": {"c": 2.5}}"#)
-        .expect("valid JSON");
-    let json = flexedit::json::from_js(&value);
-    assert_eq!(
-        json,
-        Json::Object(vec![
-            (
-                "a".into(),
-                Json::Array(vec![
-                    Json::Number(1.0),
-                    "two".into(),
-                    Json::Bool(true),
-                    Json::Null
-                ])
-            ),
-            (
-                "b".into(),
-                Json::Object(vec![("c".into(), Json::Number(2.5))])
-            ),
-        ])
-    );
-    assert_eq!(
-        flexedit::json::stringify(&json).as_deref(),
-        Some(r#"{"a":[1,"two",true,null],"b":{"c":2.5}}"#)
-    );
-    // What JSON has no word for: left out of objects, null in arrays, as JSON.stringify does.
+fn mount_options_are_read_into_the_config_file() {
+    use flexedit::embed::parse_options;
+    let options = |text: &str| {
+        let value = js_sys::JSON::parse(text).expect("valid JSON");
+        parse_options(&value).map_err(|e| e.to_string())
+    };
+    let file = options(r#"{"mode": "proxy", "maxVariations": 4.0, "defaults": {"steps": 8}}"#)
+        .expect("the options are read");
+    assert_eq!(file.max_variations, Some(4));
+    assert_eq!(file.defaults.map(|d| d.steps), Some(Some(8.0)));
+    // A field left undefined is left out, as JSON would leave it.
     let odd = js_sys::Object::new();
-    let _ = js_sys::Reflect::set(&odd, &"gone".into(), &wasm_bindgen::JsValue::UNDEFINED);
-    let _ = js_sys::Reflect::set(&odd, &"nan".into(), &f64::NAN.into());
-    let read = flexedit::json::from_js_as_json(&odd).expect("stringifies");
-    assert_eq!(read, Json::Object(vec![("nan".into(), Json::Null)]));
+    let _ = js_sys::Reflect::set(&odd, &"endpoint".into(), &wasm_bindgen::JsValue::UNDEFINED);
+    assert_eq!(parse_options(&odd).map(|f| f.endpoint), Ok(None));
+    for (text, said) in [
+        (
+            r#"{"maxVariations": 4.5}"#,
+            "`maxVariations`: 4.5 is not a whole number from 0 up",
+        ),
+        (
+            r#"{"maxInFlight": -1}"#,
+            "`maxInFlight`: -1 is not a whole number from 0 up",
+        ),
+        (r#"{"steps": 8}"#, "unknown field `steps`, expected one of"),
+        (
+            r#"{"defaults": {"stpes": 8}}"#,
+            "`defaults`: unknown field `stpes`, expected one of",
+        ),
+        (
+            r#"{"mode": "sideways"}"#,
+            "`mode`: unknown variant `sideways`",
+        ),
+        (
+            r#"{"lockMode": "yes"}"#,
+            "`lockMode`: invalid type: string \"yes\", expected",
+        ),
+        (r#"[1]"#, "they must be an object"),
+    ] {
+        let err = options(text).unwrap_err();
+        assert!(
+            err.starts_with("flexedit: the options could not be used: ") && err.contains(said),
+            "{text}: {err}"
+        );
+        assert!(
+            err.contains("Options take the fields of config.json"),
+            "{err}"
+        );
+    }
 }
 
 /// The saved settings keep the text earlier versions wrote, so a person's choices survive
@@ -146,22 +184,21 @@ fn saved_settings_read_and_write_the_same_text() {
         endpoint: None,
         mode: Some(ModeName::Direct),
     };
-    let text = flexedit::json::stringify(&choices.to_json());
+    let text = choices.save_text();
     assert_eq!(
         text.as_deref(),
         Some(r#"{"endpoint":null,"mode":"direct"}"#)
     );
-    let read = flexedit::json::parse(r#"{"endpoint":"https://p.example","mode":"proxy"}"#)
-        .map(|json| Choices::from_json(&json));
+    let read = Choices::from_saved(r#"{"endpoint":"https://p.example","mode":"proxy"}"#);
     assert_eq!(
         read,
-        Ok(Choices {
+        Choices {
             endpoint: Some("https://p.example".into()),
             mode: Some(ModeName::Proxy),
-        })
+        }
     );
     // Anything else is no choice, not an error.
-    let odd = flexedit::json::parse(r#"{"mode":"sideways","endpoint":3}"#)
-        .map(|json| Choices::from_json(&json));
-    assert_eq!(odd, Ok(Choices::default()));
+    for odd in [r#"{"mode":"sideways","endpoint":3}"#, "[]", "not JSON"] {
+        assert_eq!(Choices::from_saved(odd), Choices::default(), "{odd}");
+    }
 }

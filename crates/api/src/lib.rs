@@ -14,13 +14,11 @@
 //! - [`snippets`]: the same requests as cURL, JavaScript and Python.
 //! - [`history`]: what the history keeps of each run, and its export bundle.
 //! - [`zip`]: the stored zip the bundle is written in, and CRC-32.
-//! - [`json`]: JSON values read without serde (the page reads JSON with the browser).
 
 pub mod batch;
 pub mod history;
 pub mod image_recipe;
 pub mod intake;
-pub mod json;
 pub mod mask;
 pub mod params;
 pub mod recipe;
@@ -38,7 +36,6 @@ pub use intake::{
     download_file_name, fit_within, format_bytes, jpeg_orientation, jpeg_scaled_decode_size, sniff,
     stored_dimensions, upload_file_name, upright_dimensions,
 };
-pub use json::{Json, JsonError};
 pub use mask::{KeyRect, Mark, Mask, Stroke};
 pub use params::{
     ASSET_PATH_MAX_BYTES, AspectRatio, EditParams, Field, GUIDANCE, GUIDANCE_DECIMALS,

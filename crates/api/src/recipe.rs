@@ -3,10 +3,9 @@
 //! A deployment ships some in `config.json` (typography presets for a marketing dashboard,
 //! say), read-only for the person; the person saves their own.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::format_number;
-use crate::json::{Json, JsonError};
 use crate::params::{EditParams, Field, OutputFormat};
 use crate::text::truncate_chars;
 
@@ -14,10 +13,32 @@ use crate::text::truncate_chars;
 pub const RECIPE_NAME_MAX_CHARS: usize = 80;
 
 /// A prompt and parameters under a name. The image is never part of it.
+///
+/// Read as a deployment writes it, `{"name": "...", "params": {...}}`, the parameters with
+/// the provider's field names, as in `defaults`; unknown fields refused, the name checked
+/// as [`Recipe::new`] checks it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "RecipeFields")]
 pub struct Recipe {
     pub name: String,
     pub params: EditParams,
+}
+
+/// A recipe as written, before its name is checked.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecipeFields {
+    name: String,
+    #[serde(default)]
+    params: EditParams,
+}
+
+impl TryFrom<RecipeFields> for Recipe {
+    type Error = RecipeError;
+
+    fn try_from(fields: RecipeFields) -> Result<Self, RecipeError> {
+        Self::new(&fields.name, &fields.params)
+    }
 }
 
 /// Why a recipe could not be made, as a sentence for the person.
@@ -40,60 +61,6 @@ impl Recipe {
                 ..params.clone()
             },
         })
-    }
-
-    /// A recipe as a deployment writes it: `{"name": "...", "params": {...}}`, the
-    /// parameters with the provider's field names, as in `defaults`; unknown fields refused.
-    pub fn from_json(value: &Json) -> Result<Self, JsonError> {
-        let mut name = None;
-        let mut params = None;
-        for (field, value) in value.fields()? {
-            match field.as_str() {
-                "name" => name = Some(value.text("name")?),
-                "params" => {
-                    params = Some(EditParams::from_json(value).map_err(|e| JsonError::Value {
-                        field: "params".to_owned(),
-                        message: e.to_string(),
-                    })?);
-                }
-                _ => return Err(JsonError::UnknownField(field.clone())),
-            }
-        }
-        let name = name.ok_or_else(|| JsonError::Value {
-            field: "name".to_owned(),
-            message: "a recipe needs a name".to_owned(),
-        })?;
-        Self::new(&name, &params.unwrap_or_default()).map_err(|e| JsonError::Value {
-            field: "name".to_owned(),
-            message: e.to_string(),
-        })
-    }
-
-    /// A list of recipes, as `config.json`'s `recipes`: an array of them; two with one name
-    /// are refused, since the list tells them apart by name.
-    pub fn list_from_json(value: &Json, field: &str) -> Result<Vec<Self>, JsonError> {
-        let Json::Array(items) = value else {
-            return Err(JsonError::Type {
-                field: field.to_owned(),
-                expected: "an array of recipes",
-                found: value.brief(),
-            });
-        };
-        let mut recipes: Vec<Self> = Vec::with_capacity(items.len());
-        for (i, item) in items.iter().enumerate() {
-            let recipe = Self::from_json(item).map_err(|e| JsonError::Value {
-                field: format!("{field}[{i}]"),
-                message: e.to_string(),
-            })?;
-            if recipes.iter().any(|r| r.name == recipe.name) {
-                return Err(JsonError::Value {
-                    field: format!("{field}[{i}]"),
-                    message: format!("a recipe named \"{}\" comes earlier", recipe.name),
-                });
-            }
-            recipes.push(recipe);
-        }
-        Ok(recipes)
     }
 
     /// The form after applying the recipe: its prompt and every parameter, the form's
@@ -150,6 +117,26 @@ impl Recipe {
     }
 }
 
+/// Reads a list of recipes, as `config.json`'s `recipes` (for `deserialize_with`; null is
+/// no list): two with one name are refused, since the list tells them apart by name.
+pub fn deserialize_list<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Vec<Recipe>>, D::Error> {
+    let Some(recipes) = Option::<Vec<Recipe>>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    for (i, recipe) in recipes.iter().enumerate() {
+        if recipes[..i].iter().any(|r| r.name == recipe.name) {
+            return Err(serde::de::Error::custom(format!(
+                "recipe {} is named \"{}\" like one before it; give each recipe a name of its own",
+                i + 1,
+                recipe.name
+            )));
+        }
+    }
+    Ok(Some(recipes))
+}
+
 fn check_name(name: &str) -> Result<String, RecipeError> {
     let name = name.trim();
     if name.is_empty() {
@@ -166,15 +153,15 @@ mod tests {
     use super::*;
     use crate::params::AspectRatio;
 
-    fn json(text: &str) -> Json {
-        Json::from(serde_json::from_str::<serde_json::Value>(text).unwrap())
+    fn read(text: &str) -> Result<Recipe, String> {
+        serde_json::from_str(text).map_err(|e| e.to_string())
     }
 
     #[test]
     fn a_deployments_recipe_reads_and_applies_keeping_the_image() {
-        let recipe = Recipe::from_json(&json(
+        let recipe = read(
             r#"{"name": " Sale headline ", "params": {"prompt": "Add the text SALE in bold red letters at the top", "steps": 30, "aspect_ratio": "16:9"}}"#,
-        ))
+        )
         .unwrap();
         assert_eq!(recipe.name, "Sale headline");
         let form = EditParams {
@@ -202,16 +189,19 @@ mod tests {
     #[test]
     fn names_and_shapes_are_checked() {
         for (text, said) in [
-            (r#"{"params": {}}"#, "a recipe needs a name"),
+            (r#"{"params": {}}"#, "missing field `name`"),
             (r#"{"name": "  ", "params": {}}"#, "Give the recipe a name."),
             (r#"{"name": "x", "parms": {}}"#, "unknown field `parms`"),
             (
                 r#"{"name": "x", "params": {"stpes": 3}}"#,
                 "unknown field `stpes`",
             ),
-            (r#"{"name": 3}"#, "`name` must be"),
+            (
+                r#"{"name": 3}"#,
+                "invalid type: integer `3`, expected a string",
+            ),
         ] {
-            let err = Recipe::from_json(&json(text)).unwrap_err().to_string();
+            let err = read(text).unwrap_err();
             assert!(err.contains(said), "{text}: {err}");
         }
         assert_eq!(
@@ -236,22 +226,23 @@ mod tests {
 
     #[test]
     fn a_list_is_an_array_of_distinct_names() {
-        let list = Recipe::list_from_json(
-            &json(r#"[{"name": "a", "params": {}}, {"name": "b", "params": {"prompt": "x"}}]"#),
-            "recipes",
-        )
-        .unwrap();
-        assert_eq!(list.len(), 2);
-        let twice = Recipe::list_from_json(
-            &json(r#"[{"name": "a", "params": {}}, {"name": "a", "params": {}}]"#),
-            "recipes",
-        )
-        .unwrap_err()
-        .to_string();
+        #[derive(Debug, Deserialize)]
+        struct File {
+            #[serde(default, deserialize_with = "deserialize_list")]
+            recipes: Option<Vec<Recipe>>,
+        }
+        let read = |text: &str| serde_json::from_str::<File>(text).map_err(|e| e.to_string());
+        let list =
+            read(r#"{"recipes": [{"name": "a"}, {"name": "b", "params": {"prompt": "x"}}]}"#)
+                .unwrap()
+                .recipes;
+        assert_eq!(list.map(|l| l.len()), Some(2));
+        assert_eq!(read(r#"{"recipes": null}"#).unwrap().recipes, None);
+        let twice = read(r#"{"recipes": [{"name": "a"}, {"name": " a "}]}"#).unwrap_err();
         assert!(
-            twice.contains("`recipes[1]`") && twice.contains("comes earlier"),
+            twice.contains("recipe 2 is named \"a\" like one before it"),
             "{twice}"
         );
-        assert!(Recipe::list_from_json(&json("{}"), "recipes").is_err());
+        assert!(read(r#"{"recipes": {}}"#).is_err());
     }
 }
