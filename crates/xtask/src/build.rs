@@ -42,7 +42,7 @@ const WASM_FEATURES: &[&str] = &[
     "--enable-multivalue",
 ];
 
-fn env_dir(name: &str) -> anyhow::Result<PathBuf> {
+pub fn env_dir(name: &str) -> anyhow::Result<PathBuf> {
     std::env::var_os(name)
         .map(PathBuf::from)
         .with_context(|| format!("{name} is not set: this runs as trunk's post-build hook"))
