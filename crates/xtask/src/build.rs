@@ -118,7 +118,7 @@ fn target_dir(source: &Path) -> anyhow::Result<PathBuf> {
 
 /// Builds the `flexedit` binary for the web, linked with the relocations wasm-split-cli
 /// needs; returns its path.
-fn cargo_build(source: &Path, target: &Path, release: bool) -> anyhow::Result<PathBuf> {
+fn cargo_build(source: &Path, release: bool) -> anyhow::Result<PathBuf> {
     // The source paths a panic message carries name the crate, not the folder of the
     // machine that built it.
     let mut rustflags = std::env::var("RUSTFLAGS").unwrap_or_default();
@@ -147,10 +147,36 @@ fn cargo_build(source: &Path, target: &Path, release: bool) -> anyhow::Result<Pa
     // --emit-relocs goes to the final link only (cargo rustc). Leptos's erase_components
     // is not set: with the form's parts split off, the module is smaller without it, the
     // form renders no slower, and the page runs the views as the tests do.
+    command.args(["--message-format=json-render-diagnostics"]);
     command.args(["--", "-C", "link-arg=--emit-relocs"]);
-    run(&mut command)?;
-    let profile = if release { "release" } else { "debug" };
-    Ok(target.join(format!("wasm32-unknown-unknown/{profile}/flexedit.wasm")))
+    let output = command
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .with_context(|| format!("cannot start {command:?}"))?;
+    ensure!(
+        output.status.success(),
+        "{command:?} failed: {}",
+        output.status
+    );
+    // Cargo names the file it linked: the target folder's layout is its own business.
+    built_wasm(&String::from_utf8_lossy(&output.stdout))
+        .context("cargo reported no flexedit.wasm among its artifacts")
+}
+
+/// The wasm file of the `flexedit` binary among cargo's JSON messages.
+fn built_wasm(messages: &str) -> Option<PathBuf> {
+    messages
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|message| {
+            message["reason"] == "compiler-artifact" && message["target"]["name"] == "flexedit"
+        })
+        .flat_map(|message| message["filenames"].as_array().cloned().unwrap_or_default())
+        .filter_map(|name| name.as_str().map(PathBuf::from))
+        .find(|path| {
+            path.extension()
+                .is_some_and(|extension| extension == "wasm")
+        })
 }
 
 pub fn post_build() -> anyhow::Result<()> {
@@ -170,7 +196,7 @@ pub fn post_build() -> anyhow::Result<()> {
     std::fs::create_dir_all(&split)?;
     std::fs::create_dir_all(&bindgen)?;
 
-    let input = cargo_build(&source, &target, release)?;
+    let input = cargo_build(&source, release)?;
     run(Command::new(&tools.wasm_split)
         .arg(&input)
         .arg(&split)
@@ -346,6 +372,24 @@ mod tests {
         .unwrap();
         assert_eq!(filled, "import x from \"./a.js\"; f([1]);");
         assert!(fill("nothing", &[("A", "a")]).is_err());
+    }
+
+    #[test]
+    fn the_wasm_is_the_one_cargo_reports() {
+        let messages = r#"{"reason":"compiler-artifact","target":{"name":"flexedit_api"},"filenames":["/t/libflexedit_api.rlib"]}
+{"reason":"compiler-artifact","target":{"name":"flexedit","kind":["lib"]},"filenames":["/t/libflexedit.rlib"]}
+{"reason":"compiler-artifact","target":{"name":"flexedit","kind":["bin"]},"filenames":["/t/wasm32-unknown-unknown/release/flexedit.wasm"]}
+{"reason":"build-finished","success":true}"#;
+        assert_eq!(
+            built_wasm(messages),
+            Some(PathBuf::from(
+                "/t/wasm32-unknown-unknown/release/flexedit.wasm"
+            ))
+        );
+        assert_eq!(
+            built_wasm(r#"{"reason":"build-finished","success":true}"#),
+            None
+        );
     }
 
     #[test]
