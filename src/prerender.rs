@@ -34,38 +34,6 @@ pub fn first_screen(config: ConfigAnswer) -> String {
     html
 }
 
-/// Why index.html could not take the first screen.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PrerenderError {
-    #[error("index.html has no element with id \"flexedit\" for the editor's first screen")]
-    NoElement,
-    #[error(
-        "index.html's element with id \"flexedit\" is not empty: it must be left for the build to fill"
-    )]
-    NotEmpty,
-}
-
-/// index.html with `screen` inside its editor element, `<div id="flexedit" …></div>`.
-/// The attribute may be quoted or not: a release build's index.html is minified.
-pub fn fill_index(index: &str, screen: &str) -> Result<String, PrerenderError> {
-    let id = ["id=\"flexedit\"", "id=flexedit ", "id=flexedit>"]
-        .iter()
-        .find_map(|attr| index.find(attr))
-        .ok_or(PrerenderError::NoElement)?;
-    let open_end = index[id..]
-        .find('>')
-        .map(|at| id + at + 1)
-        .ok_or(PrerenderError::NoElement)?;
-    if !index[open_end..].starts_with("</div>") {
-        return Err(PrerenderError::NotEmpty);
-    }
-    Ok(format!(
-        "{}{screen}{}",
-        &index[..open_end],
-        &index[open_end..]
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,29 +74,6 @@ mod tests {
         assert!(
             html.contains(r#"name="prompt_upsampling" type="checkbox" checked"#),
             "{html}"
-        );
-    }
-
-    #[test]
-    fn index_html_takes_the_screen_inside_its_editor_element() {
-        let index = r#"<body><div id="flexedit" class="flexedit" inert aria-busy="true"></div><script src="x.js"></script></body>"#;
-        assert_eq!(
-            fill_index(index, "<p>hi</p>").unwrap(),
-            r#"<body><div id="flexedit" class="flexedit" inert aria-busy="true"><p>hi</p></div><script src="x.js"></script></body>"#
-        );
-        // Minified: attribute values lose their quotes.
-        let minified = "<body><div id=flexedit class=flexedit inert aria-busy=true></div></body>";
-        assert_eq!(
-            fill_index(minified, "<p>hi</p>").unwrap(),
-            "<body><div id=flexedit class=flexedit inert aria-busy=true><p>hi</p></div></body>"
-        );
-        assert_eq!(
-            fill_index("<body><div id=other></div></body>", "x"),
-            Err(PrerenderError::NoElement)
-        );
-        assert_eq!(
-            fill_index(r#"<div id="flexedit"><p>old</p></div>"#, "x"),
-            Err(PrerenderError::NotEmpty)
         );
     }
 }

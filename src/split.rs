@@ -1,7 +1,7 @@
 //! Parts of the editor that load when they are needed instead of with the page.
 //!
 //! A function declared with [`part!`] is compiled into its own WebAssembly module in the
-//! release build (the `split` feature; scripts/build-wasm cuts the modules): the first call
+//! release build (the `split` feature; the build tool cuts the modules, crates/xtask): the first call
 //! fetches that module, later calls go straight in. Everything only such functions reach
 //! moves with them, so the page's first load carries the form and little else. Without the
 //! feature (tests, `cargo check`) the function is called directly.

@@ -9,7 +9,7 @@
 //
 // Each editor renders in a shadow root with its own styles; events (flexedit:result,
 // flexedit:error, flexedit:phase) are dispatched on the element. The build fills in the
-// names of its hashed files (scripts/trunk-post-build).
+// names of its hashed files (crates/xtask).
 import init, { mount as mountInto } from "./__FLEXEDIT_JS__";
 
 const base = new URL("./", import.meta.url);

@@ -1,39 +1,32 @@
-//! flexedit's build tool, run by trunk's post-build hook (scripts/trunk-post-build):
+//! flexedit's build tool, run as `cargo xtask <step>`:
 //!
-//!   cargo run -q -p xtask -- prerender <index.html> <config.json>
-//!
-//! `prerender` renders the editor's first screen natively from the page's own components
-//! (`flexedit::prerender`), with the deployment's config.json, into the built index.html.
+//! - `post-build`: trunk's post-build hook (see Trunk.toml). Builds the editor's WebAssembly
+//!   in parts and the scripts that load it, names every file after its content, writes
+//!   embed.js and index.html's module, and the compressed copies.
+//! - `precompress`: only the compressed copies, as a post-build hook of a page without
+//!   the editor's WebAssembly (benches/empty-page).
 
-use std::path::Path;
-use std::process::ExitCode;
+mod build;
+mod compress;
+mod html;
+mod names;
+mod wasm;
 
-fn main() -> ExitCode {
+use anyhow::bail;
+
+const USAGE: &str =
+    "usage: cargo xtask post-build | precompress   (trunk post-build hooks: see Trunk.toml)";
+
+fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let outcome = match args.as_slice() {
-        [command, index, config] if command == "prerender" => {
-            prerender(Path::new(index), Path::new(config))
-        }
-        _ => Err("usage: xtask prerender <index.html> <config.json>".to_owned()),
-    };
-    match outcome {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("xtask: {message}");
-            ExitCode::FAILURE
-        }
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["post-build"] => build::post_build(),
+        ["precompress"] => Ok(compress::dir(&build::env_dir("TRUNK_STAGING_DIR")?)?),
+        _ => bail!("{USAGE}"),
     }
-}
-
-fn prerender(index: &Path, config: &Path) -> Result<(), String> {
-    let read =
-        |path: &Path| std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()));
-    let config = flexedit::config::ConfigAnswer {
-        status: 200,
-        text: Some(read(config)?),
-    };
-    let html =
-        flexedit::prerender::fill_index(&read(index)?, &flexedit::prerender::first_screen(config))
-            .map_err(|e| e.to_string())?;
-    std::fs::write(index, html).map_err(|e| format!("{}: {e}", index.display()))
 }
