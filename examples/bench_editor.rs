@@ -485,7 +485,10 @@ async fn prepare_once(options: &Options, photo: &Path) -> f64 {
     client
         .wait()
         .at_most(PATIENCE)
-        .for_element(Locator::Css("[data-testid='file-input']"))
+        // The live editor's, not the first screen's that index.html arrives with.
+        .for_element(Locator::Css(
+            "#flexedit:not([aria-busy]) [data-testid='file-input']",
+        ))
         .await
         .expect("the file input")
         .send_keys(&photo.display().to_string())
