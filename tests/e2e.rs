@@ -866,6 +866,51 @@ async fn drop_and_paste_bring_an_image_in() {
         .await
         .expect("paste a file");
     session.wait_for_text("source-info", "30 × 20").await;
+
+    // A file dropped on index.html's first screen while the editor is still loading (each
+    // request slowed, so the module takes a while) is not lost: the editor takes it in
+    // once it is there.
+    session
+        .set_latency(std::time::Duration::from_millis(1500))
+        .await;
+    session.open("").await;
+    let early = base64_png(36, 24);
+    let dropped = session
+        .browser
+        .execute_async(
+            r#"
+            const [png, done] = [arguments[0], arguments[arguments.length - 1]];
+            const drop = () => {
+              const bytes = Uint8Array.from(atob(png), c => c.charCodeAt(0));
+              const dt = new DataTransfer();
+              dt.items.add(new File([bytes], "early.png", { type: "image/png" }));
+              const editor = document.getElementById("flexedit");
+              const busy = editor.getAttribute("aria-busy");
+              editor.dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
+              done(busy);
+            };
+            // Once the page's module is fetching the editor: its listeners are in place.
+            if (performance.getEntriesByName("flexedit:start").length > 0) return drop();
+            new PerformanceObserver((list, observer) => {
+              if (list.getEntries().some((e) => e.name === "flexedit:start")) {
+                observer.disconnect();
+                drop();
+              }
+            }).observe({ type: "mark" });
+            "#,
+            vec![json!(early)],
+        )
+        .await
+        .expect("drop a file while the editor loads");
+    assert_eq!(
+        dropped,
+        json!("true"),
+        "dropped while the first screen was busy"
+    );
+    session.set_latency(std::time::Duration::ZERO).await;
+    session.wait_for_editor().await;
+    session.wait_for_text("source-info", "early.png").await;
+    session.wait_for_text("source-info", "36 × 24").await;
     session.close().await;
 }
 

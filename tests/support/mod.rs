@@ -331,9 +331,24 @@ impl Session {
     /// Takes the browser offline, or brings it back.
     pub async fn set_offline(&self, offline: bool) {
         self.browser
-            .issue_cmd(NetworkConditions { offline })
+            .issue_cmd(NetworkConditions {
+                offline,
+                latency: 0,
+            })
             .await
             .unwrap_or_else(|e| panic!("set the network offline={offline}: {e}"));
+    }
+
+    /// Makes every request of the browser wait `latency` first (none: zero).
+    pub async fn set_latency(&self, latency: Duration) {
+        let latency = latency.as_millis() as u64;
+        self.browser
+            .issue_cmd(NetworkConditions {
+                offline: false,
+                latency,
+            })
+            .await
+            .unwrap_or_else(|e| panic!("set the network's latency to {latency} ms: {e}"));
     }
 
     /// Makes the browser refuse requests whose URL matches one of `patterns` (`*` is any
@@ -486,6 +501,8 @@ impl fantoccini::wd::WebDriverCompatibleCommand for BrowserLog {
 #[derive(Debug)]
 struct NetworkConditions {
     offline: bool,
+    /// Added to every request, in milliseconds.
+    latency: u64,
 }
 
 impl fantoccini::wd::WebDriverCompatibleCommand for NetworkConditions {
@@ -504,7 +521,7 @@ impl fantoccini::wd::WebDriverCompatibleCommand for NetworkConditions {
         let body = json!({
             "network_conditions": {
                 "offline": self.offline,
-                "latency": 0,
+                "latency": self.latency,
                 "download_throughput": -1,
                 "upload_throughput": -1,
             }
