@@ -52,6 +52,21 @@ pub struct Job {
     pub chunk: Option<Vec<u8>>,
 }
 
+impl Job {
+    /// `result` laid into `original` through `mask`, at the original's own size: what the
+    /// screen shows, as against a full-size download.
+    pub fn on_screen(original: web_sys::Blob, result: web_sys::Blob, mask: Mask) -> Self {
+        Job {
+            original,
+            layers: Vec::new(),
+            result,
+            mask: Some(mask),
+            size: None,
+            chunk: None,
+        }
+    }
+}
+
 /// A finished composite: a PNG, its size, and how long the worker took, in milliseconds.
 pub struct Made {
     pub blob: web_sys::Blob,
@@ -331,16 +346,9 @@ pub async fn lay_in(
             area.mark_unfit(result);
             return Ok(Laid::Unfit);
         }
-        let composite = composite(Job {
-            original: source,
-            layers: Vec::new(),
-            result: made.clone(),
-            mask: Some(mask.clone()),
-            size: None,
-            chunk: None,
-        })
-        .await
-        .map_err(|e| e.to_string())?;
+        let composite = composite(Job::on_screen(source, made.clone(), mask.clone()))
+            .await
+            .map_err(|e| e.to_string())?;
         let blob = composite.blob.clone();
         area.keep_composite(result, (composite.blob, composite.size), made, &mask);
         Ok(Laid::Made(blob))
@@ -457,16 +465,9 @@ impl Shown {
     /// The composite with `mask`, and the model's result it was made from.
     async fn make(&self, mask: &Mask) -> Result<(Made, web_sys::Blob), String> {
         let (source, result) = self.images().await?;
-        let made = composite(Job {
-            original: source,
-            layers: Vec::new(),
-            result: result.clone(),
-            mask: Some(mask.clone()),
-            size: None,
-            chunk: None,
-        })
-        .await
-        .map_err(|e| e.to_string())?;
+        let made = composite(Job::on_screen(source, result.clone(), mask.clone()))
+            .await
+            .map_err(|e| e.to_string())?;
         Ok((made, result))
     }
 

@@ -826,13 +826,7 @@ pub fn Editor(
             {crate::mask::area_pane(state.area, state.source, state.params)}
         }
     };
-    let upper = match takeover {
-        Some(_) => leptos::either::Either::Left(Suspend::new(async move {
-            crate::split::next_task().await;
-            upper()
-        })),
-        None => leptos::either::Either::Right(upper()),
-    };
+    let upper = piece(takeover, 1, false, upper);
     let lower = move || {
         view! {
             <crate::recipes::Recipes
@@ -942,15 +936,7 @@ pub fn Editor(
             {settings_panel}
         }
     };
-    let lower = match takeover {
-        Some(takeover) => leptos::either::Either::Left(Suspend::new(async move {
-            crate::split::next_task().await;
-            crate::split::next_task().await;
-            takeover.done();
-            lower()
-        })),
-        None => leptos::either::Either::Right(lower()),
-    };
+    let lower = piece(takeover, 2, true, lower);
 
     view! {
         <div class="editor-grid" node_ref=root>
@@ -967,6 +953,32 @@ pub fn Editor(
                 {output}
             </section>
         </div>
+    }
+}
+
+/// A piece of index.html's editor: rendered `turn` tasks after the editor's first when it
+/// renders in pieces (`takeover`), the piece that `completes` it handing it over; rendered
+/// at once elsewhere.
+fn piece<V>(
+    takeover: Option<crate::page::Takeover>,
+    turn: u32,
+    completes: bool,
+    view: impl FnOnce() -> V + Send + 'static,
+) -> leptos::either::Either<Suspend<V>, V>
+where
+    V: IntoView + Send + 'static,
+{
+    match takeover {
+        Some(takeover) => leptos::either::Either::Left(Suspend::new(async move {
+            for _ in 0..turn {
+                crate::split::next_task().await;
+            }
+            if completes {
+                takeover.done();
+            }
+            view()
+        })),
+        None => leptos::either::Either::Right(view()),
     }
 }
 

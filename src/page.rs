@@ -91,6 +91,12 @@ fn listen_for_first_use() {
     }
 }
 
+/// The page's localStorage; none where the browser keeps none (private modes, a
+/// sandboxed frame), and callers then keep nothing.
+pub(crate) fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
 /// index.html's editor is rendered off the page in more than one task, each short, and
 /// takes the first screen's place once whole: the editor calls [`Takeover::done`] when its
 /// last piece is in. Given as context by the page's mount (`embed::mount`) only.

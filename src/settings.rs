@@ -31,10 +31,6 @@ impl Choices {
     }
 }
 
-fn local_storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok().flatten()
-}
-
 /// Settings state shared by the editor.
 #[derive(Clone, Copy)]
 pub struct Settings {
@@ -73,7 +69,7 @@ impl Settings {
             return;
         }
         self.restored.set_value(true);
-        let Some(storage) = local_storage() else {
+        let Some(storage) = crate::page::local_storage() else {
             return;
         };
         let saved: Choices = storage
@@ -131,14 +127,14 @@ impl Settings {
                 .get_untracked()
                 .then(|| self.mode.get_untracked().into()),
         };
-        if let (Some(storage), Some(text)) = (local_storage(), choices.save_text()) {
+        if let (Some(storage), Some(text)) = (crate::page::local_storage(), choices.save_text()) {
             let _ = storage.set_item(SETTINGS_STORAGE, &text);
         }
     }
 
     /// Keeps the key on this device only while the person asks for it.
     fn save_key(&self) {
-        let Some(storage) = local_storage() else {
+        let Some(storage) = crate::page::local_storage() else {
             return;
         };
         if self.remember_key.get_untracked() && !self.key.get_untracked().is_empty() {

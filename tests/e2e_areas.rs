@@ -32,15 +32,7 @@ async fn a_painted_area_keeps_the_photo_at_full_size_and_travels_with_the_histor
         .await;
     session.wait_for_text("source-info", "6000 × 4000").await;
 
-    // Paint by keys: the rectangle starts centred on half the image; Enter adds it.
-    let canvas = session.by_test_id("area-canvas").await;
-    canvas
-        .send_keys(&Key::Enter.to_string())
-        .await
-        .expect("press Enter on the brush");
-    session
-        .wait_for_text("area-status", "Only the painted area")
-        .await;
+    paint_by_keys(&session).await;
 
     let prompt = "Add the text \"SALE\"";
     session.fill("field-prompt", prompt).await;
@@ -176,14 +168,7 @@ async fn download_all_of_a_batch_with_an_area_holds_each_image_laid_into_its_own
         .wait_for_text("batch", "3 images, one edit each")
         .await;
     session.wait_for_text("source-info", "300 × 200").await;
-    let canvas = session.by_test_id("area-canvas").await;
-    canvas
-        .send_keys(&Key::Enter.to_string())
-        .await
-        .expect("press Enter on the brush");
-    session
-        .wait_for_text("area-status", "Only the painted area")
-        .await;
+    paint_by_keys(&session).await;
     session
         .fill("field-prompt", "Put our logo in the middle")
         .await;
@@ -234,4 +219,17 @@ async fn download_all_of_a_batch_with_an_area_holds_each_image_laid_into_its_own
         "the square one is the model's edit"
     );
     session.close().await;
+}
+
+/// Paints by keys, as a keyboard user does: the rectangle starts centred on half the
+/// image, and Enter adds it.
+async fn paint_by_keys(session: &Session) {
+    let canvas = session.by_test_id("area-canvas").await;
+    canvas
+        .send_keys(&Key::Enter.to_string())
+        .await
+        .expect("press Enter on the brush");
+    session
+        .wait_for_text("area-status", "Only the painted area")
+        .await;
 }

@@ -46,14 +46,13 @@ const KEPT_KEY: &str = "flexedit.history";
 
 /// Whether this browser has opened the history before (see [`KEPT_KEY`]).
 pub fn kept_here() -> bool {
-    web_sys::window()
-        .and_then(|w| w.local_storage().ok().flatten())
+    crate::page::local_storage()
         .and_then(|storage| storage.get_item(KEPT_KEY).ok().flatten())
         .is_some()
 }
 
 fn note_kept() {
-    if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+    if let Some(storage) = crate::page::local_storage() {
         // Without it a later visit opens the history at first use, as a first one does.
         let _ = storage.set_item(KEPT_KEY, "1");
     }
