@@ -16,9 +16,10 @@
 //! one spends about half a second loading its own pages on both cores (watched through
 //! /proc, so on Linux). The two pages alternate so that noise from
 //! the shared machine lands on both. The ratio of the medians comes with a bootstrap
-//! interval, so a verdict is only given when the noise allows one. The editor's own marks of
-//! its start (web/embed.js) say where its time went: when its module ran, when the wasm and
-//! the configuration were ready, and when the first render began and ended.
+//! interval, so a verdict is only given when the noise allows one. The browser's marks and
+//! the editor's own marks of its start (web/embed.js) say where its time went: when the HTML
+//! arrived and first painted, when its module ran, when the wasm and the configuration were
+//! ready, when the first render began and ended, and when the live editor took over.
 //!
 //! With `--against` in place of `--empty`, the second page is another build of the editor:
 //! the same loads, interleaved the same way, give the ratio of the two builds (A/B), so a
@@ -45,11 +46,13 @@ const PATIENCE: Duration = Duration::from_secs(30);
 /// A whole edit against the simulator includes uploading and editing after the preparation.
 const RUN_PATIENCE: Duration = Duration::from_secs(120);
 
-/// The editor is interactive once a person can both write the prompt and press the button:
-/// in the live editor, not index.html's first screen, which is there (inert) before it.
+/// The editor's form is interactive once a person can write the prompt and the other fields
+/// and sees the run button: from index.html's first screen, whose fields take input that the
+/// live editor carries over. Its buttons wait for the live editor, whose moment is the
+/// `live` mark in the table of the editor's start.
 const EDITOR_READY: &[&str] = &[
-    "#flexedit:not([aria-busy]) [data-testid='run']",
-    "#flexedit:not([aria-busy]) #field-prompt",
+    "#flexedit:not([inert]) [data-testid='run']",
+    "#flexedit:not([inert]) #field-prompt:not(:disabled)",
 ];
 const EMPTY_READY: &[&str] = &["[data-testid='ready']"];
 
@@ -117,26 +120,46 @@ const check = (deadline) => {
 requestIdleCallback(check, { timeout: 1000 });
 "#;
 
-/// The editor's own marks of its start (see web/embed.js), in ms from navigation start:
-/// loading begins, the wasm is instantiated, the configuration has arrived, the first
-/// render begins and ends. Null where a mark is missing (the empty page has none).
+/// Where a load's time went, in ms from navigation start: the browser's marks (index.html
+/// has arrived, the first paint), then the editor's own (see web/embed.js): its loading
+/// begins, the wasm is instantiated, the configuration has arrived, the first render begins
+/// and ends, and the live editor has taken over index.html's first screen. Waits for the
+/// first paint and, on a page with the editor, for the takeover (10 s at most); null where
+/// a mark is missing (the empty page has only the browser's).
 const START_MARKS: &str = r#"
+const done = arguments[arguments.length - 1];
 const entry = (name) => performance.getEntriesByName(name)[0];
-const render = entry("flexedit:render");
-return [
-  entry("flexedit:start")?.startTime,
-  entry("flexedit:wasm")?.startTime,
-  entry("flexedit:config")?.startTime,
-  render?.startTime,
-  render === undefined ? undefined : render.startTime + render.duration,
-];
+const editor = document.getElementById("flexedit") !== null;
+const began = performance.now();
+const answer = () => {
+  const render = entry("flexedit:render");
+  done([
+    performance.getEntriesByType("navigation")[0]?.responseEnd,
+    entry("first-contentful-paint")?.startTime,
+    entry("flexedit:start")?.startTime,
+    entry("flexedit:wasm")?.startTime,
+    entry("flexedit:config")?.startTime,
+    render?.startTime,
+    render === undefined ? undefined : render.startTime + render.duration,
+    entry("flexedit:live")?.startTime,
+  ]);
+};
+const look = () => {
+  const painted = entry("first-contentful-paint") !== undefined;
+  const live = !editor || entry("flexedit:live") !== undefined;
+  if ((painted && live) || performance.now() - began > 10000) answer();
+  else setTimeout(look, 20);
+};
+look();
 "#;
 
-/// What each of `START_MARKS` stands for, in the table of the editor's start.
-const START_PHASES: [&str; 5] = ["module", "wasm", "config", "render", "rendered"];
+/// What each of `START_MARKS` stands for, in the table of a page's start.
+const START_PHASES: [&str; 8] = [
+    "html", "paint", "module", "wasm", "config", "render", "rendered", "live",
+];
 
-/// One load's `START_MARKS`, in the order of `START_PHASES`.
-type StartMarks = [f64; START_PHASES.len()];
+/// One load's `START_MARKS`, in the order of `START_PHASES`; none where a mark is missing.
+type StartMarks = [Option<f64>; START_PHASES.len()];
 
 const PREPARE_DURATIONS: &str =
     "return performance.getEntriesByName('flexedit:prepare', 'measure').map((e) => e.duration);";
@@ -341,22 +364,27 @@ async fn load(options: &Options) {
             );
         }
     }
-    if editor.marks.iter().all(|marks| !marks.is_empty()) {
+    for page in &pages {
         println!(
-            "the editor's start, medians of its marks, ms from navigation start ({} and {} loads)",
-            editor.marks[0].len(),
-            editor.marks[1].len()
+            "{}'s start, medians of its marks, ms from navigation start ({} and {} loads; - where it has no such mark)",
+            page.label,
+            page.marks[0].len(),
+            page.marks[1].len()
         );
         print!("{:<6}", "cache");
         for phase in START_PHASES {
             print!(" {phase:>9}");
         }
         println!();
-        for (cache, marks) in CACHES.iter().zip(&editor.marks) {
+        for (cache, marks) in CACHES.iter().zip(&page.marks) {
             print!("{cache:<6}");
             for phase in 0..START_PHASES.len() {
-                let times: Vec<f64> = marks.iter().map(|m| m[phase]).collect();
-                print!(" {:>9.1}", percentile(&times, 0.5));
+                let times: Vec<f64> = marks.iter().filter_map(|m| m[phase]).collect();
+                if times.is_empty() {
+                    print!(" {:>9}", "-");
+                } else {
+                    print!(" {:>9.1}", percentile(&times, 0.5));
+                }
             }
             println!();
         }
@@ -640,14 +668,14 @@ impl Browser {
             .unwrap_or_else(|| panic!("{url}: the timing script did not run in the page"))
     }
 
-    /// The page's `START_MARKS`, when it has all of them.
+    /// The page's `START_MARKS`; none when the script could not run.
     async fn start_marks(&self) -> Option<StartMarks> {
-        let marks = self.client.execute(START_MARKS, Vec::new()).await.ok()?;
-        let marks: Vec<f64> = marks
-            .as_array()?
-            .iter()
-            .map(Value::as_f64)
-            .collect::<Option<_>>()?;
+        let marks = self
+            .client
+            .execute_async(START_MARKS, Vec::new())
+            .await
+            .ok()?;
+        let marks: Vec<Option<f64>> = marks.as_array()?.iter().map(Value::as_f64).collect();
         marks.try_into().ok()
     }
 

@@ -276,12 +276,16 @@ pub fn mount(
     let takeover = staging.clone().map(|staging| {
         let (container, handed, resolve) = (container.clone(), handed.clone(), resolve.clone());
         crate::page::Takeover::new(move || {
+            // The first screen's fields take input before the editor runs: what was typed
+            // there goes on in the editor's own fields.
+            let carried = crate::page::Carried::take(&container);
             container.set_text_content(None);
             while let Some(child) = staging.first_child() {
                 let _ = container.append_child(&child);
             }
-            let _ = container.remove_attribute("inert");
             let _ = container.remove_attribute("aria-busy");
+            let _ = container.remove_attribute("hidden");
+            carried.apply(&container);
             if let Some(handle) = handed.borrow_mut().take() {
                 let _ = resolve.call1(&JsValue::UNDEFINED, &handle);
             }

@@ -122,6 +122,190 @@ impl Takeover {
     }
 }
 
+/// What a person did to index.html's first screen before the editor took it over. Its
+/// fields take input from the moment the HTML paints, while the page's module still loads;
+/// when the live editor takes the screen's place, it takes their values and the focus into
+/// its own controls, as if the person had typed there.
+pub(crate) struct Carried {
+    changed: Vec<(Control, Change)>,
+    focus: Option<(Control, Option<Selection>)>,
+}
+
+/// A control found alike in both renders: its tag, type, id, name, test id and label, and
+/// which of the controls so named it is. Both renders come from the same components, so
+/// they hold the same controls in the same order; one the other lacks is not carried.
+#[derive(Clone, PartialEq)]
+struct Control(String, usize);
+
+enum Change {
+    Value(String),
+    Checked(bool),
+}
+
+struct Selection {
+    start: u32,
+    end: u32,
+    direction: String,
+    scroll_top: i32,
+}
+
+impl Carried {
+    /// Reads what differs from the first screen's defaults, and where the focus is.
+    pub(crate) fn take(screen: &web_sys::Element) -> Carried {
+        let controls = controls(screen);
+        let changed = controls
+            .iter()
+            .filter_map(|(control, element)| Some((control.clone(), change_of(element)?)))
+            .collect();
+        let active = screen.owner_document().and_then(|d| d.active_element());
+        let focus = active.and_then(|active| {
+            let (control, element) = controls.into_iter().find(|(_, e)| *e == active)?;
+            Some((control, selection_of(&element)))
+        });
+        Carried { changed, focus }
+    }
+
+    /// Puts the carried values into the live editor's controls, each followed by the input
+    /// and change events a person's typing gives, so the editor's state takes them; then
+    /// the focus, with the caret where it was.
+    pub(crate) fn apply(self, editor: &web_sys::Element) {
+        if self.changed.is_empty() && self.focus.is_none() {
+            return;
+        }
+        let controls = controls(editor);
+        let find = |wanted: &Control| {
+            controls
+                .iter()
+                .find(|(control, _)| control == wanted)
+                .map(|(_, element)| element)
+        };
+        for (control, change) in &self.changed {
+            if let Some(element) = find(control) {
+                set(element, change);
+            }
+        }
+        let Some((control, selection)) = self.focus else {
+            return;
+        };
+        let Some(element) = find(&control) else {
+            return;
+        };
+        if let Some(element) = element.dyn_ref::<web_sys::HtmlElement>() {
+            let _ = element.focus();
+        }
+        if let Some(s) = selection {
+            if let Some(input) = element.dyn_ref::<web_sys::HtmlInputElement>() {
+                let _ = input.set_selection_range_with_direction(s.start, s.end, &s.direction);
+            } else if let Some(area) = element.dyn_ref::<web_sys::HtmlTextAreaElement>() {
+                let _ = area.set_selection_range_with_direction(s.start, s.end, &s.direction);
+                area.set_scroll_top(s.scroll_top);
+            }
+        }
+    }
+}
+
+fn controls(root: &web_sys::Element) -> Vec<(Control, web_sys::Element)> {
+    let Ok(list) = root.query_selector_all("input, textarea, select") else {
+        return Vec::new();
+    };
+    let mut seen = std::collections::HashMap::<String, usize>::new();
+    (0..list.length())
+        .filter_map(|i| list.item(i)?.dyn_into::<web_sys::Element>().ok())
+        .map(|element| {
+            let attribute = |name| element.get_attribute(name).unwrap_or_default();
+            let name = [
+                element.tag_name(),
+                attribute("type"),
+                element.id(),
+                attribute("name"),
+                attribute("data-testid"),
+                attribute("aria-label"),
+            ]
+            .join("\u{1f}");
+            let count = seen.entry(name.clone()).or_default();
+            let control = Control(name, *count);
+            *count += 1;
+            (control, element)
+        })
+        .collect()
+}
+
+/// How a control differs from what the HTML gave it, if it does.
+fn change_of(element: &web_sys::Element) -> Option<Change> {
+    use web_sys::{HtmlInputElement, HtmlOptionElement, HtmlSelectElement, HtmlTextAreaElement};
+    if let Some(input) = element.dyn_ref::<HtmlInputElement>() {
+        match input.type_().as_str() {
+            // Chosen files are kept by the page's start (web/boot.js) and dropped on the
+            // live drop zone.
+            "file" => None,
+            "checkbox" | "radio" => (input.checked() != input.default_checked())
+                .then(|| Change::Checked(input.checked())),
+            _ => (input.value() != input.default_value()).then(|| Change::Value(input.value())),
+        }
+    } else if let Some(area) = element.dyn_ref::<HtmlTextAreaElement>() {
+        let default = area.default_value().unwrap_or_default();
+        (area.value() != default).then(|| Change::Value(area.value()))
+    } else if let Some(select) = element.dyn_ref::<HtmlSelectElement>() {
+        // The HTML's choice is the option marked selected, else the first.
+        let default = select
+            .query_selector("option[selected]")
+            .ok()
+            .flatten()
+            .or_else(|| select.query_selector("option").ok().flatten())
+            .and_then(|option| option.dyn_into::<HtmlOptionElement>().ok())
+            .map(|option| option.value());
+        (default.as_deref() != Some(select.value().as_str())).then(|| Change::Value(select.value()))
+    } else {
+        None
+    }
+}
+
+fn selection_of(element: &web_sys::Element) -> Option<Selection> {
+    if let Some(input) = element.dyn_ref::<web_sys::HtmlInputElement>() {
+        // Types without a caret (checkboxes, numbers) answer none.
+        Some(Selection {
+            start: input.selection_start().ok().flatten()?,
+            end: input.selection_end().ok().flatten()?,
+            direction: input.selection_direction().ok().flatten()?,
+            scroll_top: 0,
+        })
+    } else {
+        let area = element.dyn_ref::<web_sys::HtmlTextAreaElement>()?;
+        Some(Selection {
+            start: area.selection_start().ok().flatten()?,
+            end: area.selection_end().ok().flatten()?,
+            direction: area.selection_direction().ok().flatten()?,
+            scroll_top: area.scroll_top(),
+        })
+    }
+}
+
+fn set(element: &web_sys::Element, change: &Change) {
+    match change {
+        Change::Checked(on) => {
+            if let Some(input) = element.dyn_ref::<web_sys::HtmlInputElement>() {
+                input.set_checked(*on);
+            }
+        }
+        Change::Value(value) => {
+            if let Some(input) = element.dyn_ref::<web_sys::HtmlInputElement>() {
+                input.set_value(value);
+            } else if let Some(area) = element.dyn_ref::<web_sys::HtmlTextAreaElement>() {
+                area.set_value(value);
+            } else if let Some(select) = element.dyn_ref::<web_sys::HtmlSelectElement>() {
+                select.set_value(value);
+            }
+        }
+    }
+    let init = web_sys::EventInit::new();
+    init.set_bubbles(true);
+    for name in ["input", "change"] {
+        if let Ok(event) = web_sys::Event::new_with_event_init_dict(name, &init) {
+            let _ = element.dispatch_event(&event);
+        }
+    }
+}
+
 /// A page-unique id, so that several panels can point their labels at their own elements.
 pub(crate) fn unique_id(prefix: &str) -> String {
     let n = NEXT_ID.with(|c| {

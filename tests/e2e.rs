@@ -81,8 +81,8 @@ async fn the_first_screen_paints_from_the_html_and_the_editor_takes_it_over_in_p
         .find(Locator::Id("flexedit"))
         .await
         .expect("the editor element");
-    // Not yet usable, and saying so: inert, busy, the pointer shows progress.
-    assert!(root.attr("inert").await.expect("read inert").is_some());
+    // Marked busy; its buttons wait for the editor, disabled, and the pointer over them and
+    // over the drop zone shows progress.
     assert_eq!(
         root.attr("aria-busy")
             .await
@@ -90,6 +90,27 @@ async fn the_first_screen_paints_from_the_html_and_the_editor_takes_it_over_in_p
             .as_deref(),
         Some("true")
     );
+    assert_eq!(root.attr("inert").await.expect("read inert"), None);
+    let choose = session
+        .browser
+        .find(Locator::XPath(
+            "//button[normalize-space(.)='Choose image']",
+        ))
+        .await
+        .expect("the Choose image button");
+    for button in [&choose, &session.by_test_id("run").await] {
+        assert!(
+            button
+                .attr("disabled")
+                .await
+                .expect("read disabled")
+                .is_some()
+        );
+        assert_eq!(
+            button.css_value("cursor").await.expect("read the cursor"),
+            "progress"
+        );
+    }
     assert_eq!(
         zone.css_value("cursor").await.expect("read the cursor"),
         "progress"
@@ -100,6 +121,9 @@ async fn the_first_screen_paints_from_the_html_and_the_editor_takes_it_over_in_p
         .await
         .expect("measure the first screen");
     session.screenshot("first-screen-before-the-wasm").await;
+    // Its fields take input already, with no script at all.
+    session.fill("field-prompt", "Brighter").await;
+    assert_eq!(session.value_of("field-prompt").await, "Brighter");
     // The refused scripts are reported there; the live load below is judged on its own.
     session.console().await;
 
@@ -911,6 +935,117 @@ async fn drop_and_paste_bring_an_image_in() {
     session.wait_for_editor().await;
     session.wait_for_text("source-info", "early.png").await;
     session.wait_for_text("source-info", "36 × 24").await;
+    session.close().await;
+}
+
+/// The first screen's fields take input before the editor runs (every request slowed, so
+/// the module takes a while): what was typed, chosen and picked there goes on in the live
+/// editor, the caret where it was, and the run sends it.
+#[tokio::test]
+async fn what_is_done_on_the_first_screen_before_the_editor_runs_goes_on_in_the_editor() {
+    let session = Session::start().await;
+    let dir = TempDir::new("flexedit-e2e-early");
+    let photo = images::write(dir.path(), "early.png", &images::png(64, 48));
+    session
+        .set_latency(std::time::Duration::from_millis(2000))
+        .await;
+    session.open("").await;
+    let root = session
+        .browser
+        .find(Locator::Id("flexedit"))
+        .await
+        .expect("the editor element");
+    assert!(
+        session
+            .by_test_id("run")
+            .await
+            .attr("disabled")
+            .await
+            .expect("read disabled")
+            .is_some()
+    );
+    session.choose_file(&photo).await;
+    session
+        .browser
+        .find(Locator::Css("#field-aspect_ratio option[value='16:9']"))
+        .await
+        .expect("the 16:9 option")
+        .click()
+        .await
+        .expect("choose 16:9");
+    session.fill("field-steps", "8").await;
+    session
+        .browser
+        .find(Locator::Id("field-prompt_upsampling"))
+        .await
+        .expect("the Prompt upsampling box")
+        .click()
+        .await
+        .expect("tick Prompt upsampling");
+    session.fill("field-prompt", "Add the text SALE").await;
+    assert_eq!(
+        root.attr("aria-busy")
+            .await
+            .expect("read aria-busy")
+            .as_deref(),
+        Some("true"),
+        "all of it was done before the editor took over"
+    );
+
+    session.set_latency(std::time::Duration::ZERO).await;
+    session.wait_for_editor().await;
+    assert_eq!(session.value_of("field-prompt").await, "Add the text SALE");
+    assert_eq!(session.value_of("field-steps").await, "8");
+    assert_eq!(session.value_of("field-aspect_ratio").await, "16:9");
+    // The editor's own state has them: the steps' preset it shows pressed, the prompt no
+    // longer marked invalid.
+    let fast = session
+        .browser
+        .find(Locator::XPath("//button[normalize-space(.)='Fast (8)']"))
+        .await
+        .expect("the Fast preset");
+    assert_eq!(
+        fast.attr("aria-pressed")
+            .await
+            .expect("read aria-pressed")
+            .as_deref(),
+        Some("true")
+    );
+    assert_eq!(
+        session
+            .browser
+            .find(Locator::Id("field-prompt"))
+            .await
+            .expect("the prompt")
+            .attr("aria-invalid")
+            .await
+            .expect("read aria-invalid")
+            .as_deref(),
+        Some("false")
+    );
+    // The focus stayed in the prompt, the caret at its end: typing goes on there.
+    session
+        .browser
+        .active_element()
+        .await
+        .expect("the focused element")
+        .send_keys(" 50% OFF")
+        .await
+        .expect("type on");
+    assert_eq!(
+        session.value_of("field-prompt").await,
+        "Add the text SALE 50% OFF"
+    );
+    // The file chosen before is the editor's image.
+    session.wait_for_text("source-info", "early.png").await;
+    session.click("run").await;
+    session.wait_for_text("phase", "Done").await;
+    let bodies = edit_bodies(&session).await;
+    let sent = &bodies[0]["promptObject"];
+    assert_eq!(sent["prompt"], "Add the text SALE 50% OFF", "{sent}");
+    assert_eq!(sent["steps"], 8, "{sent}");
+    assert_eq!(sent["aspect_ratio"], "16:9", "{sent}");
+    assert_eq!(sent["prompt_upsampling"], true, "{sent}");
     session.close().await;
 }
 

@@ -34,7 +34,8 @@ async function fetchConfig() {
 
 // The start leaves user-timing marks, for the browser's performance panel and
 // scripts/bench-editor: "flexedit:start" when the loading begins, "flexedit:wasm" and
-// "flexedit:config" as each is ready, and a "flexedit:render" measure per first render.
+// "flexedit:config" as each is ready, a "flexedit:render" measure per first render, and on
+// index.html "flexedit:live" once the editor has taken over the first screen.
 function marked(promise, name) {
   return promise.then((value) => {
     performance.mark(name);
@@ -141,10 +142,10 @@ export async function mountPage(element) {
   // before it count as holding it up. The first screen is already there meanwhile.
   await firstScreenRecorded();
   const config = await start();
-  // index.html arrives with the editor's first screen rendered at build time, inert and
-  // marked busy. The editor renders off the page and takes that screen's place in one step
-  // once whole; it is ready then.
-  return render(element, element, config, undefined, true);
+  // index.html arrives with the editor's first screen rendered at build time, marked
+  // busy, its fields taking input. The editor renders off the page and takes that
+  // screen's place in one step once whole, with what was typed there; it is ready then.
+  return marked(render(element, element, config, undefined, true), "flexedit:live");
 }
 
 const attributes = {

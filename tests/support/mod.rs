@@ -86,7 +86,7 @@ impl Session {
     }
 
     /// Waits until the live editor has taken over index.html's first screen (which the
-    /// build renders, inert and marked busy, before any script runs).
+    /// build renders, marked busy, before any script runs).
     pub async fn wait_for_editor(&self) -> fantoccini::elements::Element {
         self.browser
             .wait()

@@ -74,8 +74,19 @@ pub fn start_from(html: &str, source: &str, page: &str) -> Result<String, HtmlEr
 }
 
 /// index.html with `screen`, the editor's first screen, inside its element
-/// `#flexedit`, which must be there once and be empty.
+/// `#flexedit`, which must be there once and be empty. The screen's buttons are disabled:
+/// they wait for the editor, while its fields take input the editor carries over.
 pub fn fill_editor(html: &str, screen: &str) -> Result<String, HtmlError> {
+    let screen = rewrite_str(
+        screen,
+        RewriteStrSettings {
+            element_content_handlers: vec![element!("button", |button| {
+                button.set_attribute("disabled", "")?;
+                Ok(())
+            })],
+            ..RewriteStrSettings::default()
+        },
+    )?;
     let found = RefCell::new(0);
     let inside = RefCell::new(false);
     let rewritten = rewrite_str(
@@ -94,7 +105,7 @@ pub fn fill_editor(html: &str, screen: &str) -> Result<String, HtmlError> {
                 }),
                 element!("#flexedit", |editor| {
                     *found.borrow_mut() += 1;
-                    editor.set_inner_content(screen, ContentType::Html);
+                    editor.set_inner_content(&screen, ContentType::Html);
                     Ok(())
                 }),
             ],
@@ -230,10 +241,19 @@ mod tests {
     fn the_first_screen_goes_inside_the_editor_element_once_and_empty() {
         let html = fill_editor(MINIFIED, "<p class=x>hi</p>").unwrap();
         assert!(html.contains("<div class=flexedit id=flexedit><p class=x>hi</p></div><script"));
-        let quoted = r#"<body><div id="flexedit" inert aria-busy="true"></div></body>"#;
+        let quoted = r#"<body><div id="flexedit" aria-busy="true"></div></body>"#;
         assert_eq!(
             fill_editor(quoted, "<p>hi</p>").unwrap(),
-            r#"<body><div id="flexedit" inert aria-busy="true"><p>hi</p></div></body>"#
+            r#"<body><div id="flexedit" aria-busy="true"><p>hi</p></div></body>"#
+        );
+        // Buttons wait for the editor; fields do not.
+        assert_eq!(
+            fill_editor(
+                quoted,
+                r#"<button type="button">Go</button><button disabled>No</button><textarea></textarea>"#
+            )
+            .unwrap(),
+            r#"<body><div id="flexedit" aria-busy="true"><button type="button" disabled="">Go</button><button disabled="">No</button><textarea></textarea></div></body>"#
         );
         assert!(matches!(
             fill_editor("<body><div id=other></div></body>", "x"),
