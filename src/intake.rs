@@ -12,7 +12,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, ClipboardEvent, DataTransfer, DragEvent, HtmlImageElement};
 
 use crate::prepare::{HEAD_BYTES, PrepareError, blob_bytes, blob_size, decode_upright, read_head};
-use crate::source::{Origin, Source};
+use crate::source::{Origin, Source, SourceRecipe};
 
 /// What the file picker offers; anything else can still be dropped and is then refused
 /// with a reason.
@@ -122,7 +122,8 @@ async fn source_checked(
     let recipe = match kind {
         ImageKind::Png | ImageKind::Jpeg if size <= RECIPE_READ_MAX => blob_bytes(&blob)
             .await
-            .and_then(|bytes| read_recipe(&bytes)),
+            .and_then(|bytes| read_recipe(&bytes))
+            .map(SourceRecipe::from),
         _ => None,
     };
     Ok(Source {
@@ -617,11 +618,8 @@ fn preview(
 
 /// A flexedit result brings back how it was made: its prompt, and a button that puts its
 /// prompt and parameters into the form, with the image itself as the source.
-fn recipe_offer(
-    recipe: &flexedit_api::ImageRecipe,
-    apply: Callback<EditParams>,
-) -> impl IntoView + use<> {
-    let action = match recipe.params() {
+fn recipe_offer(recipe: &SourceRecipe, apply: Callback<EditParams>) -> impl IntoView + use<> {
+    let action = match recipe.params.clone() {
         Some(params) => view! {
             <button
                 type="button"

@@ -30,7 +30,28 @@ pub struct Source {
     /// Dimensions upright (EXIF orientation applied), when known.
     pub dimensions: Option<(u32, u32)>,
     /// How the image was made, when it is a flexedit result that carries its recipe.
-    pub recipe: Option<flexedit_api::ImageRecipe>,
+    pub recipe: Option<SourceRecipe>,
+}
+
+/// A flexedit result's recipe, as the intake offers it: its prompt, and the form's
+/// parameters when they still pass the checks.
+///
+/// Read from the file's [`flexedit_api::ImageRecipe`] where the file is read, in the
+/// preparation's part: checking its `promptObject` takes the provider's lenient reading of
+/// a JSON body, which the page's first module need not carry.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SourceRecipe {
+    pub prompt: String,
+    pub params: Option<flexedit_api::EditParams>,
+}
+
+impl From<flexedit_api::ImageRecipe> for SourceRecipe {
+    fn from(recipe: flexedit_api::ImageRecipe) -> Self {
+        SourceRecipe {
+            params: recipe.params(),
+            prompt: recipe.prompt,
+        }
+    }
 }
 
 impl Source {

@@ -805,3 +805,59 @@ async fn a_paste_gives_its_image_and_a_text_paste_gives_nothing() {
     assert_eq!(source.dimensions, Some((8, 8)));
     source.release();
 }
+
+#[wasm_bindgen_test]
+async fn a_result_file_brings_its_recipe_and_says_when_its_parameters_are_refused() {
+    let png = bytes_of(&two_tone(8, 8, "image/png", 1.0).await).await;
+    let carrying = |steps: u32| {
+        let recipe = flexedit_api::ImageRecipe {
+            prompt: "Add a hat".to_owned(),
+            prompt_object: serde_json::json!({
+                "imageUrl": "images/cat.png",
+                "prompt": "Add a hat",
+                "steps": steps,
+            }),
+            seed: None,
+            model: flexedit_api::MODEL.to_owned(),
+            parent: None,
+            mask: false,
+        };
+        let bytes = flexedit_api::write_recipe(&png, &recipe).expect("a PNG takes a recipe");
+        blob(&bytes, "image/png")
+    };
+    let read = |file: Blob| {
+        source_from_blob(
+            file,
+            "hat.png".to_owned(),
+            DEFAULT_MAX_SOURCE_BYTES,
+            DEFAULT_MAX_UPLOAD_PIXELS,
+        )
+    };
+
+    let accepted = read(carrying(8)).await.expect("the file is taken");
+    let recipe = accepted.recipe.expect("its recipe is read");
+    assert_eq!(recipe.prompt, "Add a hat");
+    let params = recipe.params.expect("8 steps pass the checks");
+    assert_eq!(
+        (
+            params.prompt.as_str(),
+            params.image_url.as_str(),
+            params.steps
+        ),
+        ("Add a hat", "images/cat.png", Some(8.0))
+    );
+
+    // Steps above the model's range: the prompt is still shown, the parameters are not offered.
+    let refused = read(carrying(500)).await.expect("the file is taken");
+    let recipe = refused.recipe.expect("its recipe is read");
+    assert_eq!(recipe.prompt, "Add a hat");
+    assert_eq!(recipe.params, None);
+
+    let plain = read(blob(&png, "image/png"))
+        .await
+        .expect("the file is taken");
+    assert!(
+        plain.recipe.is_none(),
+        "a file without a recipe offers none"
+    );
+}
