@@ -278,22 +278,8 @@ async fn an_edit_with_chosen_parameters_sends_exactly_them_and_shows_the_simulat
             "Add the text \"SALE 50% OFF\" in bold red letters at the top",
         )
         .await;
-    session
-        .browser
-        .find(Locator::Css("#field-aspect_ratio option[value='16:9']"))
-        .await
-        .expect("the 16:9 option")
-        .click()
-        .await
-        .expect("choose 16:9");
-    session
-        .browser
-        .find(Locator::Css("#field-output_format option[value='jpg']"))
-        .await
-        .expect("the jpg option")
-        .click()
-        .await
-        .expect("choose jpg");
+    session.select("field-aspect_ratio", "16:9").await;
+    session.select("field-output_format", "jpg").await;
     session.fill("field-output_quality", "90").await;
     session.fill("field-steps", "30").await;
     session.fill("field-guidance", "4.5").await;
@@ -965,14 +951,7 @@ async fn what_is_done_on_the_first_screen_before_the_editor_runs_goes_on_in_the_
             .is_some()
     );
     session.choose_file(&photo).await;
-    session
-        .browser
-        .find(Locator::Css("#field-aspect_ratio option[value='16:9']"))
-        .await
-        .expect("the 16:9 option")
-        .click()
-        .await
-        .expect("choose 16:9");
+    session.select("field-aspect_ratio", "16:9").await;
     session.fill("field-steps", "8").await;
     session
         .browser

@@ -198,6 +198,17 @@ impl Session {
         input.send_keys(text).await.expect("type into the field");
     }
 
+    /// Picks the option `value` in the select with id `id`, as a person's click does.
+    pub async fn select(&self, id: &str, value: &str) {
+        self.browser
+            .find(Locator::Css(&format!("#{id} option[value='{value}']")))
+            .await
+            .unwrap_or_else(|e| panic!("no option {value} in #{id}: {e}"))
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("choose {value} in #{id}: {e}"));
+    }
+
     /// What the control with id `id` holds now (its `value` property).
     pub async fn value_of(&self, id: &str) -> String {
         self.browser
